@@ -1,0 +1,97 @@
+using D2.Build.Engine;
+using D2.Build.Tools;
+
+namespace D2.Build;
+
+public enum BuildConfiguration { Debug, Release }
+
+public enum TorchBackend { Cpu, Cuda }
+
+/// <summary>The target graph, top to bottom. `./build.sh --help` is generated from these declarations.</summary>
+public sealed class Build : BuildBase
+{
+    public static Task<int> Main(string[] args) => BuildRunner.RunAsync(new Build(), args, defaultTarget: nameof(Compile));
+
+    [Parameter("Configuration to build")]
+    public BuildConfiguration Configuration = BuildConfiguration.Release;
+
+    [Parameter("Torch native backend restored for TorchSharp (cuda needs the CUDA libtorch package, served on CI runners)")]
+    public TorchBackend TorchBackend = TorchBackend.Cpu;
+
+    [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
+    public string? TestFilter;
+
+    string Solution => Root("MLOps.sln");
+    string ArtifactsDirectory => Root("artifacts");
+    string TestResultsDirectory => Root("artifacts", "test-results");
+    string[] MSBuildProperties => [$"-p:TorchBackend={TorchBackend.ToString().ToLowerInvariant()}"];
+
+    Target Clean => _ => _
+        .Description("Delete bin/ and obj/ of every project and the artifacts (the native-fix cache is kept)")
+        .Before(Restore)
+        .Executes(() =>
+        {
+            foreach (var folder in new[] { "trainer", "serving", "module", "tests" }.Select(f => Root(f)).Where(Directory.Exists))
+                foreach (var output in Directory.EnumerateDirectories(folder, "*", SearchOption.AllDirectories)
+                             .Where(d => Path.GetFileName(d) is "bin" or "obj").ToList())
+                    if (Directory.Exists(output))
+                        Directory.Delete(output, recursive: true);
+            if (Directory.Exists(ArtifactsDirectory))
+                foreach (var entry in Directory.EnumerateFileSystemEntries(ArtifactsDirectory).Where(e => Path.GetFileName(e) != "native"))
+                    if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true); else File.Delete(entry);
+        });
+
+    Target Restore => _ => _
+        .Description("Restore NuGet packages and the local tools (PowerShell 7 as `dotnet pwsh`)")
+        .Executes(async () =>
+        {
+            await ProcessTasks.RunAsync("dotnet", ["tool", "restore"], RootDirectory);
+            await ProcessTasks.RunAsync("dotnet", ["restore", Solution, .. MSBuildProperties], RootDirectory);
+        });
+
+    Target Compile => _ => _
+        .Description("Build the solution (warnings are errors)")
+        .DependsOn(Restore)
+        .Executes(() => ProcessTasks.RunAsync("dotnet",
+            ["build", Solution, "--no-restore", "-c", Configuration.ToString(), "-nologo", .. MSBuildProperties], RootDirectory));
+
+    Target Test => _ => _
+        .Description("Run every NUnit project; TRX results under artifacts/test-results")
+        .DependsOn(Compile)
+        .Executes(async () =>
+        {
+            if (Directory.Exists(TestResultsDirectory))
+                Directory.Delete(TestResultsDirectory, recursive: true);
+            string[] filter = TestFilter is { Length: > 0 } ? ["--filter", TestFilter] : [];
+            Exception? failure = null;
+            try
+            {
+                await ProcessTasks.RunAsync("dotnet",
+                    ["test", Solution, "--no-build", "-c", Configuration.ToString(), "--logger", "trx", "--logger", "console;verbosity=normal",
+                     "--results-directory", TestResultsDirectory, .. filter], RootDirectory);
+            }
+            catch (BuildFailedException e)
+            {
+                failure = e;
+            }
+            var summary = TestResultSummary.FromTrxDirectory(TestResultsDirectory);
+            Note(summary.ToString());
+            AddClosingLine(summary.ToString());
+            if (summary.Failed > 0)
+                throw new BuildFailedException($"{summary.Failed} test(s) failed; details in {TestResultsDirectory}.");
+            if (failure is not null)
+                throw failure;
+            if (summary.Files == 0 || summary.Passed == 0)
+                throw new BuildFailedException($"No test ran (no passing results in {TestResultsDirectory}).");
+        });
+
+    Target Demo => _ => _
+        .Description("The main job. Until training exists: compile, then run `d2 --help` and `d2 info` (a real Torch computation)")
+        .DependsOn(Compile)
+        .Executes(async () =>
+        {
+            var d2 = Root("trainer", "D2.Trainer", "bin", Configuration.ToString(), "net10.0", "d2.dll");
+            await ProcessTasks.RunAsync("dotnet", [d2, "--help"], RootDirectory);
+            await ProcessTasks.RunAsync("dotnet", [d2, "info"], RootDirectory);
+        });
+}
