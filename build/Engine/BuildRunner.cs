@@ -31,8 +31,9 @@ public static class BuildRunner
         }
         catch (BuildUsageException e)
         {
-            output.WriteLine($"error: {e.Message}");
-            output.WriteLine("Run with --help for targets and parameters.");
+            var error = output == Console.Out ? Console.Error : output;
+            error.WriteLine($"error: {e.Message}");
+            error.WriteLine("Run with --help for targets and parameters.");
             return 2;
         }
 
