@@ -21,6 +21,9 @@ public sealed class Build : BuildBase
     [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
     public string? TestFilter;
 
+    [Parameter("BenchmarkDotNet filter for Bench, e.g. *Nms* (default: every benchmark)")]
+    public string? BenchFilter;
+
     string Solution => Root("MLOps.sln");
     string ArtifactsDirectory => Root("artifacts");
     string TestResultsDirectory => Root("artifacts", "test-results");
@@ -94,4 +97,11 @@ public sealed class Build : BuildBase
             await ProcessTasks.RunAsync("dotnet", [d2, "--help"], RootDirectory);
             await ProcessTasks.RunAsync("dotnet", [d2, "info"], RootDirectory);
         });
+
+    Target Bench => _ => _
+        .Description("Run the benchmarks (BenchmarkDotNet, short job): NMS and ROIAlign against their peers; reports under artifacts/benchmarks")
+        .DependsOn(Compile)
+        .Executes(() => ProcessTasks.RunAsync("dotnet",
+            ["run", "--no-build", "-c", Configuration.ToString(), "--project", Root("tests", "D2.Benchmarks"), "--",
+             "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory));
 }

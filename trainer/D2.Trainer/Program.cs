@@ -4,5 +4,7 @@ using D2.Trainer.Commands;
 var root = new RootCommand("d2: train, evaluate and run Detectron2-style detectors (TorchSharp), locally or as a SageMaker training container.")
 {
     InfoCommand.Create(),
+    EvaluateCommand.Create(),
+    ModelInfoCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,37 @@
+using static TorchSharp.torch;
+
+namespace D2.Detection.Layers;
+
+/// <summary>Detectron2's get_norm: the normalisation a config string names.</summary>
+public static class Norm
+{
+    /// <summary>Names accepted by MODEL.RESNETS.NORM, MODEL.FPN.NORM, MODEL.ROI_BOX_HEAD.NORM, ...</summary>
+    public static readonly IReadOnlyList<string> Supported = ["", "BN", "SyncBN", "FrozenBN", "GN"];
+
+    /// <returns>the module, or null for "" (no normalisation)</returns>
+    public static nn.Module<Tensor, Tensor>? Create(string norm, long channels) => norm switch
+    {
+        "" => null,
+        // One process trains on one device here, where SyncBN reduces to BN.
+        "BN" or "SyncBN" => nn.BatchNorm2d(channels),
+        "FrozenBN" => new FrozenBatchNorm2d(channels),
+        // Detectron2 uses 32 groups.
+        "GN" => channels % 32 == 0
+            ? GroupNorm(channels)
+            : throw new ArgumentException($"Norm 'GN' uses 32 groups, which do not divide {channels} channels."),
+        _ => throw new ArgumentException($"Norm '{norm}' is not supported; use one of: {string.Join(", ", Supported.Select(s => s.Length == 0 ? "\"\"" : s))}."),
+    };
+
+    private static nn.Module<Tensor, Tensor> GroupNorm(long channels)
+    {
+        var norm = nn.GroupNorm(32, channels);
+        // TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (garbage, sometimes NaN);
+        // PyTorch initialises them to weight 1, bias 0.
+        using (no_grad())
+        {
+            norm.weight!.fill_(1);
+            norm.bias!.zero_();
+        }
+        return norm;
+    }
+}

@@ -1,0 +1,108 @@
+using TorchSharp.Utils;
+using D2.Detection.Modeling.ProposalGenerator;
+using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Structures;
+using static TorchSharp.torch;
+
+namespace D2.Detection.Modeling;
+
+/// <summary>
+/// Detectron2's GeneralizedRCNN: normalise and pad the images, backbone, proposal generator, ROI heads; losses in training,
+/// post-processed Instances at each input's requested size in inference. State-dict names: <c>backbone.*</c>,
+/// <c>proposal_generator.*</c>, <c>roi_heads.*</c> (pixel mean/std are not saved, as in Detectron2).
+/// </summary>
+public sealed class GeneralizedRCNN : nn.Module
+{
+    [ComponentName(Name = "backbone")]
+    private readonly Backbone.Backbone _backbone;
+    [ComponentName(Name = "proposal_generator")]
+    private readonly RPN _proposalGenerator;
+    [ComponentName(Name = "roi_heads")]
+    private readonly StandardROIHeads _roiHeads;
+    private readonly float[] _pixelMean, _pixelStd;
+
+    /// <param name="pixelMean">per channel, in INPUT.FORMAT order (Detectron2's default is BGR)</param>
+    public GeneralizedRCNN(Backbone.Backbone backbone, RPN proposalGenerator, StandardROIHeads roiHeads,
+        IReadOnlyList<double> pixelMean, IReadOnlyList<double> pixelStd)
+        : base(nameof(GeneralizedRCNN))
+    {
+        if (pixelMean.Count != pixelStd.Count)
+            throw new ArgumentException($"MODEL.PIXEL_MEAN ({pixelMean.Count} values) and MODEL.PIXEL_STD ({pixelStd.Count}) must have the same length.");
+        if (pixelStd.Any(s => s <= 0))
+            throw new ArgumentException("MODEL.PIXEL_STD values must be positive.");
+        _backbone = backbone;
+        _proposalGenerator = proposalGenerator;
+        _roiHeads = roiHeads;
+        _pixelMean = pixelMean.Select(v => (float)v).ToArray();
+        _pixelStd = pixelStd.Select(v => (float)v).ToArray();
+        register_module("backbone", backbone);
+        register_module("proposal_generator", proposalGenerator);
+        register_module("roi_heads", roiHeads);
+    }
+
+    public Backbone.Backbone Backbone => _backbone;
+    public RPN ProposalGenerator => _proposalGenerator;
+    public StandardROIHeads RoiHeads => _roiHeads;
+
+    /// <summary>The device of the model's parameters; inputs are moved there.</summary>
+    public Device Device => parameters().FirstOrDefault()?.device ?? CPU;
+
+    /// <summary>Training forward: the losses by Detectron2's names (loss_rpn_cls, loss_rpn_loc, loss_cls, loss_box_reg, loss_mask).</summary>
+    public Dictionary<string, Tensor> ForwardTraining(IReadOnlyList<ModelInput> batch)
+    {
+        if (!training)
+            throw new InvalidOperationException("ForwardTraining needs the model in training mode (call train()).");
+        using var scope = NewDisposeScope();
+        var device = Device;
+        var targets = batch.Select((b, i) => (b.Instances ?? throw new ArgumentException($"Training input {i} has no ground-truth instances.")).To(device)).ToList();
+        var images = PreprocessImage(batch);
+        var features = _backbone.forward(images.Tensor);
+        var (proposals, proposalLosses) = _proposalGenerator.Forward(images.ImageSizes, features, targets);
+        var (_, detectorLosses) = _roiHeads.Forward(features, proposals, targets);
+        var losses = new Dictionary<string, Tensor>();
+        foreach (var (name, loss) in detectorLosses.Concat(proposalLosses))
+            losses[name] = loss.MoveToOuterDisposeScope();
+        return losses;
+    }
+
+    /// <summary>Inference: per input, Instances at (Height, Width) (default: the input's size) with pred_boxes, scores, pred_classes, pred_masks.</summary>
+    public List<Instances> Inference(IReadOnlyList<ModelInput> batch, bool doPostprocess = true)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var images = PreprocessImage(batch);
+        var features = _backbone.forward(images.Tensor);
+        var (proposals, _) = _proposalGenerator.Forward(images.ImageSizes, features);
+        var (results, _) = _roiHeads.Forward(features, proposals);
+        var output = new List<Instances>();
+        for (var i = 0; i < results.Count; i++)
+        {
+            var (height, width) = images.ImageSizes[i];
+            var result = doPostprocess
+                ? Postprocessing.DetectorPostprocess(results[i], batch[i].Height ?? height, batch[i].Width ?? width)
+                : results[i];
+            output.Add(result.MoveToOuterDisposeScope());
+        }
+        return output;
+    }
+
+    /// <summary>Normalises each image ((x - mean) / std per channel) and pads the batch to the backbone's size divisibility.</summary>
+    public ImageList PreprocessImage(IReadOnlyList<ModelInput> batch)
+    {
+        if (batch.Count == 0)
+            throw new ArgumentException("The batch is empty.", nameof(batch));
+        using var scope = NewDisposeScope();
+        var device = Device;
+        var mean = tensor(_pixelMean, device: device).view(-1, 1, 1);
+        var std = tensor(_pixelStd, device: device).view(-1, 1, 1);
+        var images = batch.Select((b, i) =>
+        {
+            if (b.Image.dim() != 3 || b.Image.shape[0] != _pixelMean.Length)
+                throw new ArgumentException($"Input {i}: the image must be ({_pixelMean.Length}, H, W); got [{string.Join(", ", b.Image.shape)}].");
+            return (b.Image.to(device).to(float32) - mean) / std;
+        }).ToList();
+        var list = ImageList.FromTensors(images, _backbone.SizeDivisibility);
+        list.Tensor.MoveToOuterDisposeScope();
+        return list;
+    }
+}

@@ -1,0 +1,148 @@
+using TorchSharp.Utils;
+using D2.Detection.Layers;
+using D2.Detection.Structures;
+using static TorchSharp.torch;
+
+namespace D2.Detection.Modeling.ProposalGenerator;
+
+/// <summary>
+/// Detectron2's RPN: the head on the chosen feature levels, anchor labelling and sampling, the two losses, and proposal
+/// selection (train and test; no gradient flows through proposals). State-dict names: <c>rpn_head.*</c>.
+/// </summary>
+public sealed class RPN : nn.Module
+{
+    private readonly string[] _inFeatures;
+    [ComponentName(Name = "rpn_head")]
+    private readonly StandardRPNHead _head;
+    private readonly DefaultAnchorGenerator _anchorGenerator;
+    private readonly Matcher _anchorMatcher;
+    private readonly Box2BoxTransform _box2BoxTransform;
+    private readonly int _batchSizePerImage;
+    private readonly double _positiveFraction;
+    private readonly (int Train, int Test) _preNmsTopK, _postNmsTopK;
+    private readonly double _nmsThreshold, _minBoxSize, _smoothL1Beta, _lossWeight, _boxRegLossWeight;
+
+    public RPN(IReadOnlyList<string> inFeatures, StandardRPNHead head, DefaultAnchorGenerator anchorGenerator, Matcher anchorMatcher,
+        Box2BoxTransform box2BoxTransform, int batchSizePerImage, double positiveFraction, (int Train, int Test) preNmsTopK,
+        (int Train, int Test) postNmsTopK, double nmsThreshold = 0.7, double minBoxSize = 0.0, double smoothL1Beta = 0.0,
+        double lossWeight = 1.0, double boxRegLossWeight = 1.0)
+        : base(nameof(RPN))
+    {
+        _inFeatures = [.. inFeatures];
+        _head = head;
+        _anchorGenerator = anchorGenerator;
+        _anchorMatcher = anchorMatcher;
+        _box2BoxTransform = box2BoxTransform;
+        _batchSizePerImage = batchSizePerImage;
+        _positiveFraction = positiveFraction;
+        _preNmsTopK = preNmsTopK;
+        _postNmsTopK = postNmsTopK;
+        _nmsThreshold = nmsThreshold;
+        _minBoxSize = minBoxSize;
+        _smoothL1Beta = smoothL1Beta;
+        _lossWeight = lossWeight;
+        _boxRegLossWeight = boxRegLossWeight;
+        register_module("rpn_head", head);
+    }
+
+    /// <summary>Sampled-anchor counts of the last training forward, per image (Detectron2 logs rpn/num_pos_anchors, rpn/num_neg_anchors).</summary>
+    public (double Positive, double Negative) LastAnchorCounts { get; private set; }
+
+    /// <param name="imageSizes">per image, the unpadded (height, width)</param>
+    /// <param name="features">backbone outputs by name, each (N, C, Hi, Wi)</param>
+    /// <param name="gtInstances">per image, Instances with "gt_boxes" (Boxes); required in training</param>
+    /// <returns>per image proposals ("proposal_boxes", "objectness_logits"); losses "loss_rpn_cls", "loss_rpn_loc" in training</returns>
+    public (List<Instances> Proposals, Dictionary<string, Tensor> Losses) Forward(IReadOnlyList<(int Height, int Width)> imageSizes,
+        IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances>? gtInstances = null)
+    {
+        using var scope = NewDisposeScope();
+        var levelFeatures = _inFeatures.Select(f => features[f]).ToList();
+        var anchors = _anchorGenerator.Generate(levelFeatures);
+        var (rawLogits, rawDeltas) = _head.forward(levelFeatures);
+        // (N, A, H, W) -> (N, H*W*A) and (N, A*4, H, W) -> (N, H*W*A, 4), matching the anchors' (y, x, a) order.
+        var logits = rawLogits.Select(s => s.permute(0, 2, 3, 1).flatten(1)).ToList();
+        var deltas = rawDeltas.Select(d => d.view(d.shape[0], -1, 4, d.shape[^2], d.shape[^1]).permute(0, 3, 4, 1, 2).flatten(1, -2)).ToList();
+
+        var losses = new Dictionary<string, Tensor>();
+        if (training)
+        {
+            if (gtInstances is null)
+                throw new ArgumentException("RPN needs ground-truth instances in training.", nameof(gtInstances));
+            var (gtLabels, gtBoxes) = LabelAndSampleAnchors(anchors, gtInstances);
+            foreach (var (name, loss) in Losses(anchors, logits, gtLabels, deltas, gtBoxes))
+                losses[name] = loss.MoveToOuterDisposeScope();
+        }
+
+        List<Instances> proposals;
+        using (no_grad())
+        {
+            var decoded = DecodeProposals(anchors, deltas);
+            var (preTopK, postTopK) = training ? (_preNmsTopK.Train, _postNmsTopK.Train) : (_preNmsTopK.Test, _postNmsTopK.Test);
+            proposals = RpnProposals.FindTop(decoded, logits.Select(l => l.detach()).ToList(), imageSizes, _nmsThreshold, preTopK, postTopK, _minBoxSize, training);
+        }
+        foreach (var p in proposals)
+            p.MoveToOuterDisposeScope();
+        return (proposals, losses);
+    }
+
+    /// <returns>per image, labels (R) in {-1, 0, 1} after sampling, and the matched gt box of every anchor (R, 4)</returns>
+    internal (List<Tensor> Labels, List<Tensor> MatchedBoxes) LabelAndSampleAnchors(IReadOnlyList<Tensor> anchorsPerLevel, IReadOnlyList<Instances> gtInstances)
+    {
+        var anchors = new Boxes(cat(anchorsPerLevel.ToArray(), 0));
+        var labels = new List<Tensor>();
+        var matchedBoxes = new List<Tensor>();
+        foreach (var gt in gtInstances)
+        {
+            var gtBoxes = gt.Get<Boxes>("gt_boxes");
+            using var iou = Boxes.PairwiseIou(gtBoxes, anchors);
+            var (matchedIdxs, matchLabels) = _anchorMatcher.Match(iou);
+            var label = matchLabels.to(int64);
+            var (positive, negative) = Sampling.SubsampleLabels(label, _batchSizePerImage, _positiveFraction, bgLabel: 0);
+            label = full_like(label, -1);
+            label.index_fill_(0, positive, 1);
+            label.index_fill_(0, negative, 0);
+            labels.Add(label);
+            matchedBoxes.Add(gtBoxes.Length == 0 ? zeros_like(anchors.Tensor) : gtBoxes.Tensor[matchedIdxs]);
+        }
+        return (labels, matchedBoxes);
+    }
+
+    private Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> anchorsPerLevel, IReadOnlyList<Tensor> logits, IReadOnlyList<Tensor> gtLabels,
+        IReadOnlyList<Tensor> deltas, IReadOnlyList<Tensor> gtBoxes)
+    {
+        var numImages = gtLabels.Count;
+        var labels = stack(gtLabels.ToArray()); // (N, R)
+        var positiveMask = labels == 1;
+        LastAnchorCounts = (positiveMask.sum().item<long>() / (double)numImages, (labels == 0).sum().item<long>() / (double)numImages);
+
+        var anchors = cat(anchorsPerLevel.ToArray(), 0);
+        var gtDeltas = stack(gtBoxes.Select(b => _box2BoxTransform.GetDeltas(anchors, b)).ToArray()); // (N, R, 4)
+        var predDeltas = cat(deltas.ToArray(), 1);
+        var localization = SmoothL1Loss.Sum(predDeltas[positiveMask], gtDeltas[positiveMask], _smoothL1Beta);
+
+        var valid = labels >= 0;
+        var objectness = nn.functional.binary_cross_entropy_with_logits(
+            cat(logits.ToArray(), 1)[valid], labels[valid].to(float32), reduction: nn.Reduction.Sum);
+        // Detectron2 normalises by the sampling budget, not by the number of anchors actually sampled.
+        var normalizer = (double)_batchSizePerImage * numImages;
+        return new()
+        {
+            ["loss_rpn_cls"] = objectness / normalizer * _lossWeight,
+            ["loss_rpn_loc"] = localization / normalizer * (_boxRegLossWeight * _lossWeight),
+        };
+    }
+
+    /// <returns>per level, (N, Hi*Wi*A, 4) boxes decoded from the deltas</returns>
+    private List<Tensor> DecodeProposals(IReadOnlyList<Tensor> anchorsPerLevel, IReadOnlyList<Tensor> deltas)
+    {
+        var n = deltas[0].shape[0];
+        var proposals = new List<Tensor>();
+        for (var level = 0; level < anchorsPerLevel.Count; level++)
+        {
+            var d = deltas[level].detach().reshape(-1, 4);
+            var a = anchorsPerLevel[level].unsqueeze(0).expand(n, -1, -1).reshape(-1, 4);
+            proposals.Add(_box2BoxTransform.ApplyDeltas(d, a).view(n, -1, 4));
+        }
+        return proposals;
+    }
+}

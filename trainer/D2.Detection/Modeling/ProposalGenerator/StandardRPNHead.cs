@@ -1,0 +1,47 @@
+using TorchSharp.Utils;
+using D2.Detection.Layers;
+using static TorchSharp.torch;
+
+namespace D2.Detection.Modeling.ProposalGenerator;
+
+/// <summary>
+/// Detectron2's StandardRPNHead, shared across levels: <c>conv</c> 3x3 + ReLU, then 1x1 <c>objectness_logits</c> (A per cell)
+/// and 1x1 <c>anchor_deltas</c> (A * 4 per cell). All weights N(0, 0.01), biases 0.
+/// </summary>
+public sealed class StandardRPNHead : nn.Module<IReadOnlyList<Tensor>, (List<Tensor> ObjectnessLogits, List<Tensor> AnchorDeltas)>
+{
+    [ComponentName(Name = "conv")]
+    private readonly Conv2d _conv;
+    [ComponentName(Name = "objectness_logits")]
+    private readonly Conv2d _objectnessLogits;
+    [ComponentName(Name = "anchor_deltas")]
+    private readonly Conv2d _anchorDeltas;
+
+    public StandardRPNHead(long inChannels, int numAnchors, int boxDim = 4) : base(nameof(StandardRPNHead))
+    {
+        _conv = new Conv2d(inChannels, inChannels, 3, padding: 1, activation: x => nn.functional.relu(x));
+        _objectnessLogits = new Conv2d(inChannels, numAnchors, 1);
+        _anchorDeltas = new Conv2d(inChannels, numAnchors * boxDim, 1);
+        foreach (var conv in new[] { _conv, _objectnessLogits, _anchorDeltas })
+            WeightInit.NormalFill(conv.Weight, conv.Bias, 0.01);
+        register_module("conv", _conv);
+        register_module("objectness_logits", _objectnessLogits);
+        register_module("anchor_deltas", _anchorDeltas);
+    }
+
+    /// <param name="features">per level, (N, C, Hi, Wi)</param>
+    /// <returns>per level, objectness logits (N, A, Hi, Wi) and anchor deltas (N, A * 4, Hi, Wi)</returns>
+    public override (List<Tensor> ObjectnessLogits, List<Tensor> AnchorDeltas) forward(IReadOnlyList<Tensor> features)
+    {
+        var logits = new List<Tensor>();
+        var deltas = new List<Tensor>();
+        foreach (var x in features)
+        {
+            using var scope = NewDisposeScope();
+            var t = _conv.forward(x);
+            logits.Add(_objectnessLogits.forward(t).MoveToOuterDisposeScope());
+            deltas.Add(_anchorDeltas.forward(t).MoveToOuterDisposeScope());
+        }
+        return (logits, deltas);
+    }
+}
