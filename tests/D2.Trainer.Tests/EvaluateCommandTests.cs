@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace D2.Trainer.Tests;
@@ -41,21 +40,8 @@ public class EvaluateCommandTests
         return path;
     }
 
-    static (int Exit, string Stdout, string Stderr) RunD2(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(2)), Is.True, "d2 did not exit");
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
-
     (int Exit, string Stdout, string Stderr) Evaluate(string groundTruth, string results, params string[] options) =>
-        RunD2(["evaluate", "--annotations", Write("gt.json", groundTruth), "--results", Write("dt.json", results), .. options]);
+        D2Process.Run(["evaluate", "--annotations", Write("gt.json", groundTruth), "--results", Write("dt.json", results), .. options]);
 
     [Test]
     public void Evaluate_json_prints_one_object_with_detectron2_metrics_and_pycocotools_stats()
@@ -96,7 +82,7 @@ public class EvaluateCommandTests
     public void Evaluate_names_a_missing_file_and_exits_with_2()
     {
         var missing = Path.Combine(directory, "nope.json");
-        var (exit, _, stderr) = RunD2("evaluate", "--annotations", missing, "--results", Write("dt.json", Results));
+        var (exit, _, stderr) = D2Process.Run("evaluate", "--annotations", missing, "--results", Write("dt.json", Results));
 
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(missing).And.Contain("not found"));
@@ -105,7 +91,7 @@ public class EvaluateCommandTests
     [Test]
     public void Evaluate_without_a_results_file_exits_with_2()
     {
-        var (exit, _, stderr) = RunD2("evaluate", "--annotations", Write("gt.json", GroundTruth));
+        var (exit, _, stderr) = D2Process.Run("evaluate", "--annotations", Write("gt.json", GroundTruth));
 
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("--results is required"));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace D2.Trainer.Tests;
@@ -6,18 +5,6 @@ namespace D2.Trainer.Tests;
 /// <summary>`d2 model-info` as a process: the JSON a user compares with Detectron2's state dict.</summary>
 public class ModelInfoCommandTests
 {
-    static (int exit, string stdout, string stderr) RunD2(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.That(process.WaitForExit(TimeSpan.FromMinutes(2)), Is.True, "d2 did not exit");
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
 
     // Parameter totals follow from torchvision's R50-FPN models (same layers) with Detectron2's class layout;
     // see GeneralizedRCNNTests for the derivation. One class: cls_score 1024*2+2, bbox_pred 1024*4+4, mask predictor 256+1.
@@ -26,7 +13,7 @@ public class ModelInfoCommandTests
     [TestCase("COCO-Detection/faster_rcnn_R_50_FPN_3x", "80", 41_699_936L, 295)]
     public void Json_lists_parameters_trainable_and_state_dict_in_order(string config, string numClasses, long parameters, int tensors)
     {
-        var (exit, stdout, stderr) = RunD2("model-info", "--config-file", config, "--opts", "MODEL.ROI_HEADS.NUM_CLASSES", numClasses, "--json");
+        var (exit, stdout, stderr) = D2Process.Run("model-info", "--config-file", config, "--opts", "MODEL.ROI_HEADS.NUM_CLASSES", numClasses, "--json");
         Assert.That(exit, Is.Zero, stderr);
         using var json = JsonDocument.Parse(stdout);
         var root = json.RootElement;
@@ -43,10 +30,10 @@ public class ModelInfoCommandTests
     [Test]
     public void Unknown_config_or_key_exits_2_and_names_it()
     {
-        var (exit, _, stderr) = RunD2("model-info", "--config-file", "COCO-Detection/nope.yaml");
+        var (exit, _, stderr) = D2Process.Run("model-info", "--config-file", "COCO-Detection/nope.yaml");
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("nope"));
-        (exit, _, stderr) = RunD2("model-info", "--config-file", "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml", "--opts", "MODEL.ROI_HEADS.NUM_CLASS", "3");
+        (exit, _, stderr) = D2Process.Run("model-info", "--config-file", "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml", "--opts", "MODEL.ROI_HEADS.NUM_CLASS", "3");
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("MODEL.ROI_HEADS.NUM_CLASS"));
     }

@@ -162,6 +162,17 @@ public class GeneralizedRCNNTests
     }
 
     [Test]
+    public void Model_device_comes_from_MODEL_DEVICE()
+    {
+        using var model = ModelBuilder.BuildOnDevice(TinyConfig("MODEL.DEVICE", "cpu"));
+        Assert.That(model.Device.type, Is.EqualTo(TorchSharp.DeviceType.CPU));
+        Assume.That(cuda.is_available(), Is.False, "this host has CUDA");
+        // The zoo configs keep Detectron2's default MODEL.DEVICE "cuda".
+        Assert.That(() => ModelBuilder.BuildOnDevice(ModelZoo.GetConfig("COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml")),
+            Throws.InvalidOperationException.With.Message.Contains("MODEL.DEVICE cpu"));
+    }
+
+    [Test]
     public void Small_config_overfits_one_image()
     {
         manual_seed(11);

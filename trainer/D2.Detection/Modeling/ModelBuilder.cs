@@ -1,3 +1,4 @@
+using TorchSharp;
 using D2.Detection.Config;
 using D2.Detection.Modeling.Backbone;
 using D2.Detection.Modeling.ProposalGenerator;
@@ -38,6 +39,18 @@ public static class ModelBuilder
         var proposalGenerator = ProposalGenerators[cfg.Get<string>("MODEL.PROPOSAL_GENERATOR.NAME")](cfg, backbone);
         var roiHeads = RoiHeads[cfg.Get<string>("MODEL.ROI_HEADS.NAME")](cfg, backbone);
         return new GeneralizedRCNN(backbone, proposalGenerator, roiHeads, cfg.Get<double[]>("MODEL.PIXEL_MEAN"), cfg.Get<double[]>("MODEL.PIXEL_STD"));
+    }
+
+    /// <summary>
+    /// Builds the model and moves it to MODEL.DEVICE, the one key that picks CPU or CUDA (Detectron2's default is "cuda";
+    /// a CPU-only build fails here with a message that says how to switch).
+    /// </summary>
+    public static GeneralizedRCNN BuildOnDevice(CfgNode cfg)
+    {
+        var device = TorchRuntime.ResolveDevice(cfg.Get<string>("MODEL.DEVICE"));
+        var model = Build(cfg);
+        model.to(device);
+        return model;
     }
 
     public static ResNet BuildResNet(CfgNode cfg) => ResNet.Build(
