@@ -6,5 +6,8 @@ var root = new RootCommand("d2: train, evaluate and run Detectron2-style detecto
     InfoCommand.Create(),
     EvaluateCommand.Create(),
     ModelInfoCommand.Create(),
+    TrainCommand.Create(),
+    PredictCommand.Create(),
+    SynthBalloonsCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -71,7 +71,7 @@ internal static partial class SupportedFeatures
         ("DATALOADER.SAMPLER_TRAIN", ["TrainingSampler", "RepeatFactorTrainingSampler"], "other training samplers"),
         ("SOLVER.LR_SCHEDULER_NAME", ["WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR"], "other LR schedules"),
         ("SOLVER.WARMUP_METHOD", ["linear", "constant"], "other warmup methods"),
-        ("SOLVER.CLIP_GRADIENTS.CLIP_TYPE", ["value", "norm"], "other gradient clipping types"),
+        ("SOLVER.CLIP_GRADIENTS.CLIP_TYPE", ["value", "norm", "full_model"], "other gradient clipping types"),
     ];
 
     /// <summary>Adds one line per unsupported setting of <paramref name="cfg"/> to <paramref name="problems"/>.</summary>

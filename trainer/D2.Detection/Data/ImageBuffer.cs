@@ -1,0 +1,58 @@
+using static TorchSharp.torch;
+
+namespace D2.Detection.Data;
+
+/// <summary>
+/// An 8-bit image as Detectron2's data pipeline holds it between decoding and the model: a numpy-style HWC array
+/// (row-major, channels interleaved). Transforms work on these bytes; <see cref="ToTensor"/> gives the model's (C, H, W).
+/// </summary>
+public sealed class ImageBuffer
+{
+    /// <param name="pixels">Height * Width * Channels bytes, HWC order; the buffer takes ownership (no copy)</param>
+    public ImageBuffer(byte[] pixels, int height, int width, int channels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        if ((long)height * width * channels != pixels.LongLength)
+            throw new ArgumentException(
+                $"An HWC image of {height}x{width}x{channels} needs {(long)height * width * channels} bytes; got {pixels.LongLength}.", nameof(pixels));
+        Pixels = pixels;
+        Height = height;
+        Width = width;
+        Channels = channels;
+    }
+
+    /// <summary>HWC bytes: pixel (y, x) channel c is at (y * Width + x) * Channels + c.</summary>
+    public byte[] Pixels { get; }
+
+    public int Height { get; }
+
+    public int Width { get; }
+
+    public int Channels { get; }
+
+    public byte this[int y, int x, int c] => Pixels[((long)y * Width + x) * Channels + c];
+
+    /// <summary>(C, H, W) uint8 on the CPU, as Detectron2's mapper hands the image to the model.</summary>
+    public Tensor ToTensor()
+    {
+        using var scope = NewDisposeScope();
+        var hwc = tensor(Pixels, [Height, Width, Channels], ScalarType.Byte);
+        return hwc.permute(2, 0, 1).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The buffer of a (C, H, W) uint8 tensor (e.g. an image decoded elsewhere).</summary>
+    public static ImageBuffer FromTensor(Tensor chw)
+    {
+        ArgumentNullException.ThrowIfNull(chw);
+        if (chw.dim() != 3 || chw.dtype != ScalarType.Byte)
+            throw new ArgumentException(
+                $"An image tensor must be (C, H, W) uint8; got shape [{string.Join(", ", chw.shape)}] {chw.dtype}.", nameof(chw));
+        using var scope = NewDisposeScope();
+        var hwc = chw.permute(1, 2, 0).cpu().contiguous();
+        var pixels = hwc.numel() == 0 ? [] : hwc.data<byte>().ToArray();
+        return new ImageBuffer(pixels, (int)chw.shape[1], (int)chw.shape[2], (int)chw.shape[0]);
+    }
+}

@@ -1,0 +1,101 @@
+namespace D2.Detection.Engine;
+
+/// <summary>
+/// Detectron2's TrainerBase: a loop over iterations [StartIter, MaxIter) that runs <see cref="RunStep"/> between the
+/// hooks' BeforeStep and AfterStep, inside an <see cref="EventStorage"/> whose iteration follows the loop's.
+/// </summary>
+public abstract class TrainerBase
+{
+    private readonly List<HookBase> _hooks = [];
+    private EventStorage? _storage;
+
+    /// <summary>The current iteration; after a completed run, MaxIter (Detectron2's convention that tells hooks training finished).</summary>
+    public long Iter { get; protected set; }
+
+    public long StartIter { get; protected set; }
+    public long MaxIter { get; protected set; }
+
+    /// <summary>Where progress messages go ("Starting training from iteration ..."); silent by default.</summary>
+    public TextWriter Log { get; set; } = TextWriter.Null;
+
+    /// <summary>The storage of the current (or last) run.</summary>
+    /// <exception cref="InvalidOperationException">training has not started</exception>
+    public EventStorage Storage => _storage ?? throw new InvalidOperationException("The event storage exists once training starts.");
+
+    public IReadOnlyList<HookBase> Hooks => _hooks;
+
+    /// <summary>Registers hooks to run in the given order (nulls are skipped, as in Detectron2).</summary>
+    public void RegisterHooks(IEnumerable<HookBase?> hooks)
+    {
+        ArgumentNullException.ThrowIfNull(hooks);
+        foreach (var hook in hooks)
+        {
+            if (hook is null)
+                continue;
+            hook.Trainer = this;
+            _hooks.Add(hook);
+        }
+    }
+
+    /// <summary>Runs iterations [startIter, maxIter); AfterTrain runs whether or not an iteration throws.</summary>
+    public void Train(long startIter, long maxIter)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(startIter);
+        Log.WriteLine($"Starting training from iteration {startIter}");
+        Iter = StartIter = startIter;
+        MaxIter = maxIter;
+        _storage = new EventStorage(startIter);
+        try
+        {
+            BeforeTrain();
+            for (Iter = startIter; Iter < maxIter; Iter++)
+            {
+                BeforeStep();
+                RunStep();
+                AfterStep();
+            }
+            // Python's loop variable stays at maxIter - 1 and is then incremented; with no iteration it is start + 1.
+            if (startIter >= maxIter)
+                Iter = startIter + 1;
+        }
+        catch (Exception e)
+        {
+            Log.WriteLine($"Exception during training: {e.GetType().Name}: {e.Message}");
+            throw;
+        }
+        finally
+        {
+            AfterTrain();
+        }
+    }
+
+    /// <summary>One iteration of training.</summary>
+    protected abstract void RunStep();
+
+    private void BeforeTrain()
+    {
+        foreach (var hook in _hooks)
+            hook.BeforeTrain();
+    }
+
+    private void AfterTrain()
+    {
+        Storage.Iter = Iter;
+        foreach (var hook in _hooks)
+            hook.AfterTrain();
+    }
+
+    private void BeforeStep()
+    {
+        // Keeps storage.iter == trainer.iter for the whole step.
+        Storage.Iter = Iter;
+        foreach (var hook in _hooks)
+            hook.BeforeStep();
+    }
+
+    private void AfterStep()
+    {
+        foreach (var hook in _hooks)
+            hook.AfterStep();
+    }
+}

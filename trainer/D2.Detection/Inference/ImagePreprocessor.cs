@@ -1,0 +1,166 @@
+using System.Runtime.InteropServices;
+using D2.Detection.Config;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace D2.Detection.Inference;
+
+/// <summary>
+/// The default <see cref="IImagePreprocessor"/>: SkiaSharp decoding with Detectron2's read_image semantics (EXIF orientation
+/// applied, converted to RGB with any alpha dropped) and DefaultPredictor's test-time ResizeShortestEdge. The resize runs
+/// Torch's antialiased bilinear kernel on uint8 pixels, the port of PIL's BILINEAR resample that Detectron2 uses for
+/// uint8 images. This is the single place to switch to the data pipeline's shared decoder and transforms.
+/// </summary>
+public sealed class ImagePreprocessor : IImagePreprocessor
+{
+    /// <param name="shortEdgeLength">INPUT.MIN_SIZE_TEST; 0 keeps the image size, as in Detectron2</param>
+    /// <param name="maxSize">INPUT.MAX_SIZE_TEST: the longer side is capped at this</param>
+    /// <param name="inputFormat">INPUT.FORMAT: "BGR" (Detectron2's default) or "RGB"</param>
+    public ImagePreprocessor(int shortEdgeLength, int maxSize, string inputFormat = "BGR")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(shortEdgeLength);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
+        // DefaultPredictor accepts only these two; the model's PIXEL_MEAN is in the same order.
+        if (inputFormat is not ("BGR" or "RGB"))
+            throw new ConfigException($"INPUT.FORMAT '{inputFormat}' is not supported for prediction; use BGR or RGB.");
+        ShortEdgeLength = shortEdgeLength;
+        MaxSize = maxSize;
+        InputFormat = inputFormat;
+    }
+
+    /// <summary>DefaultPredictor's transform: ResizeShortestEdge([MIN_SIZE_TEST, MIN_SIZE_TEST], MAX_SIZE_TEST) and INPUT.FORMAT.</summary>
+    public static ImagePreprocessor FromConfig(CfgNode cfg) =>
+        new(cfg.Get<int>("INPUT.MIN_SIZE_TEST"), cfg.Get<int>("INPUT.MAX_SIZE_TEST"), cfg.Get<string>("INPUT.FORMAT"));
+
+    public int ShortEdgeLength { get; }
+
+    public int MaxSize { get; }
+
+    public string InputFormat { get; }
+
+    /// <summary>ResizeShortestEdge.get_output_shape: scale the short side to <paramref name="shortEdgeLength"/>, cap the
+    /// long side at <paramref name="maxSize"/>, round each side with int(x + 0.5).</summary>
+    public static (int Height, int Width) GetOutputShape(int height, int width, int shortEdgeLength, int maxSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        if (shortEdgeLength == 0)
+            return (height, width);
+        double h = height, w = width;
+        var scale = shortEdgeLength / Math.Min(h, w);
+        double newHeight, newWidth;
+        if (h < w)
+            (newHeight, newWidth) = (shortEdgeLength, scale * w);
+        else
+            (newHeight, newWidth) = (scale * h, shortEdgeLength);
+        if (Math.Max(newHeight, newWidth) > maxSize)
+        {
+            var capScale = maxSize / Math.Max(newHeight, newWidth);
+            newHeight *= capScale;
+            newWidth *= capScale;
+        }
+        return ((int)(newHeight + 0.5), (int)(newWidth + 0.5));
+    }
+
+    public SKBitmap Decode(ReadOnlySpan<byte> imageBytes)
+    {
+        if (imageBytes.IsEmpty)
+            throw new InvalidImageException("The image is empty (0 bytes).");
+        using var data = SKData.CreateCopy(imageBytes);
+        using var codec = SKCodec.Create(data)
+            ?? throw new InvalidImageException($"The {imageBytes.Length} bytes are not an image in a format that can be decoded (JPEG, PNG, BMP, GIF, WebP).");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[info.BytesSize];
+        var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
+        SKCodecResult result;
+        try
+        {
+            result = codec.GetPixels(info, handle.AddrOfPinnedObject());
+        }
+        finally
+        {
+            handle.Free();
+        }
+        // PIL refuses truncated files too (LOAD_TRUNCATED_IMAGES is off in Detectron2).
+        if (result != SKCodecResult.Success)
+            throw new InvalidImageException($"The {codec.EncodedFormat} image ({info.Width}x{info.Height}) could not be decoded: {result}.");
+        return Orient(pixels, info.Width, info.Height, codec.EncodedOrigin);
+    }
+
+    public PreprocessedImage Preprocess(SKBitmap image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var (height, width) = (image.Height, image.Width);
+        if (height <= 0 || width <= 0)
+            throw new InvalidImageException($"The image has no pixels ({width}x{height}).");
+        var rgba = ReadRgba(image);
+        using var scope = NewDisposeScope();
+        var chw = tensor(rgba, [height, width, 4]).narrow(2, 0, 3).permute(2, 0, 1);
+        if (InputFormat == "BGR")
+            chw = chw.flip(0);
+        var (newHeight, newWidth) = GetOutputShape(height, width, ShortEdgeLength, MaxSize);
+        if (newHeight != height || newWidth != width)
+        {
+            chw = nn.functional.interpolate(chw.unsqueeze(0).contiguous(), [newHeight, newWidth],
+                mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
+        }
+        var input = chw.to(float32).contiguous().MoveToOuterDisposeScope();
+        return new PreprocessedImage(input, height, width);
+    }
+
+    /// <summary>The pixels as RGBA8888 with alpha left unapplied; PIL's convert("RGB") then simply drops the alpha.</summary>
+    internal static byte[] ReadRgba(SKBitmap image)
+    {
+        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[info.BytesSize];
+        var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
+        try
+        {
+            using var pixmap = image.PeekPixels();
+            if (pixmap is null || !pixmap.ReadPixels(info, handle.AddrOfPinnedObject(), info.RowBytes))
+                throw new InvalidImageException($"The {image.ColorType} image ({image.Width}x{image.Height}) cannot be converted to RGB.");
+        }
+        finally
+        {
+            handle.Free();
+        }
+        return pixels;
+    }
+
+    /// <summary>Detectron2's _apply_exif_orientation (EXIF tag 274): the decoded pixels turned the way a viewer shows them.</summary>
+    static SKBitmap Orient(byte[] rgba, int width, int height, SKEncodedOrigin origin)
+    {
+        var transposed = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var (outWidth, outHeight) = transposed ? (height, width) : (width, height);
+        var output = rgba;
+        if (origin is not (SKEncodedOrigin.TopLeft or 0))
+        {
+            output = new byte[rgba.Length];
+            var source = MemoryMarshal.Cast<byte, int>(rgba);
+            var target = MemoryMarshal.Cast<byte, int>(output.AsSpan());
+            for (var y = 0; y < outHeight; y++)
+            {
+                for (var x = 0; x < outWidth; x++)
+                {
+                    // Stored pixel (sx, sy) that the viewer shows at (x, y).
+                    var (sx, sy) = origin switch
+                    {
+                        SKEncodedOrigin.TopRight => (width - 1 - x, y),
+                        SKEncodedOrigin.BottomRight => (width - 1 - x, height - 1 - y),
+                        SKEncodedOrigin.BottomLeft => (x, height - 1 - y),
+                        SKEncodedOrigin.LeftTop => (y, x),
+                        SKEncodedOrigin.RightTop => (y, height - 1 - x),
+                        SKEncodedOrigin.RightBottom => (width - 1 - y, height - 1 - x),
+                        SKEncodedOrigin.LeftBottom => (width - 1 - y, x),
+                        _ => (x, y),
+                    };
+                    target[y * outWidth + x] = source[sy * width + sx];
+                }
+            }
+        }
+        var bitmap = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        Marshal.Copy(output, 0, bitmap.GetPixels(), output.Length);
+        return bitmap;
+    }
+}

@@ -1,0 +1,141 @@
+using D2.Detection.Checkpoint;
+using D2.Detection.Config;
+using D2.Detection.Modeling;
+using D2.Detection.Structures;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace D2.Detection.Inference;
+
+/// <summary>
+/// Detectron2's DefaultPredictor: a model loaded once and put in eval mode, the test-time resize of the config, and one
+/// image in, Instances at the image's original size out. Safe to call from several threads: decoding and resizing run
+/// in parallel, the model runs one image at a time (calls are serialised on a lock).
+/// </summary>
+public sealed class Predictor : IDisposable
+{
+    readonly Lock modelLock = new();
+    readonly bool ownsModel;
+    bool disposed;
+
+    /// <summary>A predictor over a model that is already built and loaded; the model is put in eval mode.</summary>
+    /// <param name="cfg">the model's config (INPUT.MIN_SIZE_TEST, MAX_SIZE_TEST and FORMAT are used)</param>
+    /// <param name="preprocessor">decoder and test-time transform (default: <see cref="ImagePreprocessor.FromConfig"/>)</param>
+    /// <param name="warmUp">run one blank image now, so the first request does not pay for lazy initialisation</param>
+    /// <param name="ownsModel">dispose the model with the predictor</param>
+    public Predictor(CfgNode cfg, GeneralizedRCNN model, ModelMetadata metadata, IImagePreprocessor? preprocessor = null,
+        bool warmUp = true, bool ownsModel = false)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(metadata);
+        Config = cfg;
+        Model = model;
+        Metadata = metadata;
+        Preprocessor = preprocessor ?? ImagePreprocessor.FromConfig(cfg);
+        this.ownsModel = ownsModel;
+        model.eval();
+        if (warmUp)
+            WarmUp();
+    }
+
+    /// <summary>Loads the artifact in <paramref name="modelDirectory"/> (see <see cref="ModelArtifact"/>).</summary>
+    /// <param name="device">overrides MODEL.DEVICE ("cpu", "cuda", "cuda:1"); null keeps the artifact's</param>
+    /// <exception cref="ModelArtifactException">a file is missing or the weights do not fit the config</exception>
+    public static Predictor FromModelDirectory(string modelDirectory, string? device = null, IImagePreprocessor? preprocessor = null, bool warmUp = true)
+    {
+        var artifact = ModelArtifact.Read(modelDirectory, device is null ? null : ["MODEL.DEVICE", device]);
+        var model = ModelBuilder.BuildOnDevice(artifact.Config);
+        try
+        {
+            CheckpointLoadReport report;
+            try
+            {
+                report = DetectionCheckpointer.Load(model, artifact.WeightsPath);
+            }
+            catch (CheckpointFormatException e)
+            {
+                throw new ModelArtifactException(artifact.WeightsPath, e.Message, e);
+            }
+            // Unlike fine-tuning, serving random weights for anything the file lacks would be silently wrong.
+            if (report.Missing.Count > 0 || report.SkippedByShape.Count > 0)
+                throw new ModelArtifactException(artifact.WeightsPath, $"does not fit {ModelArtifact.ConfigFileName}:\n{report}");
+            return new Predictor(artifact.Config, model, artifact.Metadata, preprocessor, warmUp, ownsModel: true);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public CfgNode Config { get; }
+
+    public GeneralizedRCNN Model { get; }
+
+    public ModelMetadata Metadata { get; }
+
+    /// <summary>Class names by index (metadata.json's class_names).</summary>
+    public IReadOnlyList<string> ClassNames => Metadata.ClassNames;
+
+    public IImagePreprocessor Preprocessor { get; }
+
+    /// <summary>Decodes image bytes the way <see cref="Predict(byte[])"/> does (for drawing on the same pixels).</summary>
+    /// <exception cref="InvalidImageException">not a readable image</exception>
+    public SKBitmap DecodeImage(ReadOnlySpan<byte> imageBytes) => Preprocessor.Decode(imageBytes);
+
+    /// <summary>Predictions for an encoded image (JPEG, PNG, ...).</summary>
+    /// <returns>on the CPU, at the image's size: pred_boxes (Boxes), scores, pred_classes (int64), pred_masks ((N, H, W) bool, Mask R-CNN only); the caller disposes it</returns>
+    /// <exception cref="InvalidImageException">not a readable image</exception>
+    public Instances Predict(byte[] imageBytes)
+    {
+        ArgumentNullException.ThrowIfNull(imageBytes);
+        using var image = DecodeImage(imageBytes);
+        return Predict(image);
+    }
+
+    /// <inheritdoc cref="Predict(byte[])"/>
+    public Instances Predict(SKBitmap image)
+    {
+        using var input = Preprocessor.Preprocess(image);
+        return Predict(input);
+    }
+
+    /// <inheritdoc cref="Predict(byte[])"/>
+    public Instances Predict(PreprocessedImage input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        using var scope = NewDisposeScope();
+        List<Instances> outputs;
+        lock (modelLock)
+            outputs = Model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)]);
+        var result = outputs[0];
+        // Detectron2 leaves results on the model's device; here they come back on the CPU, where every consumer reads them.
+        if (Model.Device.type != DeviceType.CPU)
+            result = result.To(CPU);
+        return result.MoveToOuterDisposeScope();
+    }
+
+    void WarmUp()
+    {
+        var shortEdge = Math.Max(Config.Get<int>("INPUT.MIN_SIZE_TEST"), 32);
+        var (height, width) = ImagePreprocessor.GetOutputShape(shortEdge, shortEdge, shortEdge, Math.Max(Config.Get<int>("INPUT.MAX_SIZE_TEST"), shortEdge));
+        using var scope = NewDisposeScope();
+        using var blank = new PreprocessedImage(zeros(3, height, width), height, width);
+        Predict(blank).Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (disposed)
+            return;
+        disposed = true;
+        if (ownsModel)
+        {
+            lock (modelLock)
+                Model.Dispose();
+        }
+    }
+}
