@@ -91,7 +91,7 @@ public sealed class Build : BuildBase
         });
 
     [Parameter("Training iterations of the demo (the small CPU config's schedule is scaled to it)")]
-    public int DemoIterations = 550;
+    public int DemoIterations = 350;
 
     string DemoDirectory => Root("artifacts", "demo");
     string D2Dll => Root("trainer", "D2.Trainer", "bin", Configuration.ToString(), "net10.0", "d2.dll");
