@@ -56,6 +56,37 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void Killed_run_resumes_from_its_last_checkpoint_with_the_same_numbering()
+    {
+        var output = Path.Combine(root, "killed");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])[Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"), "train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
+                     "--output", output, "--datasets-root", Path.Combine(root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", "200"])
+            info.ArgumentList.Add(arg);
+        using (var process = System.Diagnostics.Process.Start(info)!)
+        {
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            // Kill it (SIGKILL: no chance to clean up) once the second checkpoint (iteration 3) is on disk.
+            var second = Path.Combine(output, "model_0000003.safetensors");
+            Assert.That(SpinWait.SpinUntil(() => File.Exists(second) || process.HasExited, TimeSpan.FromMinutes(2)), Is.True, "no checkpoint within 2 minutes");
+            Assert.That(process.HasExited, Is.False, "the run ended before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        var last = File.ReadAllText(Path.Combine(output, "last_checkpoint")).Trim();
+        Assert.That(last, Does.Match(@"^model_\d{7}\.safetensors$"));
+        var resumedFrom = int.Parse(last[6..13], System.Globalization.CultureInfo.InvariantCulture);
+
+        var (exit, stdout, stderr) = Train(output, resumedFrom + 3, "--resume");
+        Assert.That(exit, Is.Zero, stderr + stdout);
+        Assert.That(stdout, Does.Contain($"Resuming from").And.Contain($"Starting training from iteration {resumedFrom + 1}"));
+        Assert.That(File.Exists(Path.Combine(output, "model", "model_final.safetensors")), Is.True);
+    }
+
+    [Test]
     public void Predict_runs_on_the_trained_artifact()
     {
         var output = Path.Combine(root, "for-predict");

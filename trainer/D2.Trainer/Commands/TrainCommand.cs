@@ -100,7 +100,7 @@ internal static class TrainCommand
         using var loader = DetectionDataLoaders.BuildTrainLoader(cfg, records, log: log);
         using var trainer = new D2.Detection.Engine.Trainer(cfg, model, loader.GetEnumerator(), testSets.Count > 0 ? Evaluate : null, log);
         trainer.ResumeOrLoad(resume);
-        log.WriteLine($"Starting training from iteration {trainer.StartIter} (data seed {loader.Seed})");
+        log.WriteLine($"Data loader seed {loader.Seed}");
         trainer.Train();
 
         var final = trainer.LastEvalResults;
