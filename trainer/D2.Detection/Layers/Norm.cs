@@ -26,12 +26,10 @@ public static class Norm
     {
         var norm = nn.GroupNorm(32, channels);
         // TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (garbage, sometimes NaN);
-        // PyTorch initialises them to weight 1, bias 0.
-        using (no_grad())
-        {
-            norm.weight!.fill_(1);
-            norm.bias!.zero_();
-        }
+        // PyTorch initialises them to weight 1, bias 0. (nn.init, not fill_(1): fill_ goes through a temporary Scalar that
+        // the GC may finalise during the native call, seen as a rare "toFloat" failure under load.)
+        nn.init.ones_(norm.weight!);
+        nn.init.zeros_(norm.bias!);
         return norm;
     }
 }
