@@ -129,4 +129,28 @@ public class SimpleTrainerTests
         trainer.Train(0, 30);
         Assert.That(live[29], Is.EqualTo(live[3]));
     }
+
+    [Test]
+    public void Live_progress_rewrites_one_line_and_clears_it_before_each_periodic_print()
+    {
+        using var model = new FakeDetector();
+        using var optimizer = optim.SGD(model.parameters(), 0.1);
+        var console = new StringWriter();
+        var trainer = new SimpleTrainer(model, Endless(), optimizer);
+        // A printer stand-in writing a whole line at the end of iterations 1 and 3 (period 2), before the progress hook runs.
+        var printer = new RecordingHook { OnAfterStep = t => { if ((t.Iter + 1) % 2 == 0) console.WriteLine($"PRINT {t.Iter}"); } };
+        trainer.RegisterHooks([printer, new LiveProgress(console, printPeriod: 2)]);
+
+        trainer.Train(0, 4);
+
+        var text = console.ToString();
+        // What a terminal shows of each periodic line (the text after its last carriage return) is the line alone:
+        // the status line was blanked out first.
+        foreach (var line in text.Split('\n').Where(l => l.Contains("PRINT", StringComparison.Ordinal)))
+            Assert.That(line.Split('\r')[^1], Does.StartWith("PRINT"), line);
+        Assert.That(text.Split('\n').Where(l => l.Contains("PRINT", StringComparison.Ordinal)).Select(l => l.Split('\r')[^2]),
+            Has.All.Match(@"^ *$"), "the status line is overwritten with blanks, not left in front of the print");
+        Assert.That(text, Does.Contain("iter 1/4").And.Contain("iter 3/4").And.Contain("total_loss").And.Contain("eta"));
+        Assert.That(text, Does.EndWith("\r"), "the status line is cleared when training ends");
+    }
 }

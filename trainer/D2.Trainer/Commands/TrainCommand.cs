@@ -99,6 +99,8 @@ internal static class TrainCommand
 
         using var loader = DetectionDataLoaders.BuildTrainLoader(cfg, records, log: log);
         using var trainer = new D2.Detection.Engine.Trainer(cfg, model, loader.GetEnumerator(), testSets.Count > 0 ? Evaluate : null, log);
+        if (!Console.IsOutputRedirected)
+            trainer.Loop.RegisterHooks([new LiveProgress(Console.Out)]);
         trainer.ResumeOrLoad(resume);
         log.WriteLine($"Data loader seed {loader.Seed}");
         trainer.Train();
