@@ -41,7 +41,7 @@ public class TrainCommandTests
         Assert.That(exit, Is.Zero, stderr + stdout);
         foreach (var file in new[] { "config.yaml", "metrics.json", "evaluation.json", "last_checkpoint", "model_0000001.safetensors",
                      "model_0000003.safetensors", "model_final.safetensors", "model/model_final.safetensors", "model/config.yaml", "model/metadata.json",
-                     "inference/balloon_val/coco_instances_results.json" })
+                     "inference/coco_instances_results.json" })
             Assert.That(File.Exists(Path.Combine(output, file)), Is.True, file);
         Assert.That(Directory.EnumerateFiles(output, "events.out.tfevents.*"), Is.Not.Empty);
         Assert.That(File.ReadAllText(Path.Combine(output, "metrics.json")), Does.Contain("\"iteration\": 3").And.Contain("segm/AP50"));

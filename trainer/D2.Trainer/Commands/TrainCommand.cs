@@ -67,7 +67,8 @@ internal static class TrainCommand
             {
                 var evaluation = DatasetEvaluation.Run(m,
                     DetectionDataLoaders.BuildTestLoader(cfg, records).Select(item => (item.Record, item.Input)),
-                    metadata, Path.Combine(outputDir, "inference", name), log.WriteLine);
+                    // OUTPUT_DIR/inference as Detectron2's build_evaluator; one folder per dataset when there are several.
+                    metadata, testSets.Count == 1 ? Path.Combine(outputDir, "inference") : Path.Combine(outputDir, "inference", name), log.WriteLine);
                 // One test set reports {"bbox": ...}; several report {"<name>/bbox": ...}, as Detectron2 nests them per dataset.
                 foreach (var (task, metrics) in evaluation)
                     results[testSets.Count == 1 ? task : $"{name}/{task}"] = metrics;
