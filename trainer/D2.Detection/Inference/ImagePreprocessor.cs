@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using D2.Detection.Config;
+using D2.Detection.Data;
+using D2.Detection.Data.Transforms;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -45,22 +47,8 @@ public sealed class ImagePreprocessor : IImagePreprocessor
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        if (shortEdgeLength == 0)
-            return (height, width);
-        double h = height, w = width;
-        var scale = shortEdgeLength / Math.Min(h, w);
-        double newHeight, newWidth;
-        if (h < w)
-            (newHeight, newWidth) = (shortEdgeLength, scale * w);
-        else
-            (newHeight, newWidth) = (scale * h, shortEdgeLength);
-        if (Math.Max(newHeight, newWidth) > maxSize)
-        {
-            var capScale = maxSize / Math.Max(newHeight, newWidth);
-            newHeight *= capScale;
-            newWidth *= capScale;
-        }
-        return ((int)(newHeight + 0.5), (int)(newWidth + 0.5));
+        // 0 keeps the size, as Detectron2's ResizeShortestEdge does; otherwise the data pipeline's rule.
+        return shortEdgeLength == 0 ? (height, width) : ResizeShortestEdge.GetOutputShape(height, width, shortEdgeLength, maxSize);
     }
 
     public SKBitmap Decode(ReadOnlySpan<byte> imageBytes)
@@ -128,39 +116,12 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         return pixels;
     }
 
-    /// <summary>Detectron2's _apply_exif_orientation (EXIF tag 274): the decoded pixels turned the way a viewer shows them.</summary>
+    /// <summary>Detectron2's _apply_exif_orientation (EXIF tag 274), shared with the data pipeline's decoder.</summary>
     static SKBitmap Orient(byte[] rgba, int width, int height, SKEncodedOrigin origin)
     {
-        var transposed = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
-        var (outWidth, outHeight) = transposed ? (height, width) : (width, height);
-        var output = rgba;
-        if (origin is not (SKEncodedOrigin.TopLeft or 0))
-        {
-            output = new byte[rgba.Length];
-            var source = MemoryMarshal.Cast<byte, int>(rgba);
-            var target = MemoryMarshal.Cast<byte, int>(output.AsSpan());
-            for (var y = 0; y < outHeight; y++)
-            {
-                for (var x = 0; x < outWidth; x++)
-                {
-                    // Stored pixel (sx, sy) that the viewer shows at (x, y).
-                    var (sx, sy) = origin switch
-                    {
-                        SKEncodedOrigin.TopRight => (width - 1 - x, y),
-                        SKEncodedOrigin.BottomRight => (width - 1 - x, height - 1 - y),
-                        SKEncodedOrigin.BottomLeft => (x, height - 1 - y),
-                        SKEncodedOrigin.LeftTop => (y, x),
-                        SKEncodedOrigin.RightTop => (y, height - 1 - x),
-                        SKEncodedOrigin.RightBottom => (width - 1 - y, height - 1 - x),
-                        SKEncodedOrigin.LeftBottom => (width - 1 - y, x),
-                        _ => (x, y),
-                    };
-                    target[y * outWidth + x] = source[sy * width + sx];
-                }
-            }
-        }
+        var (upright, outHeight, outWidth) = ExifOrientation.Apply(rgba, height, width, 4, origin is 0 ? SKEncodedOrigin.TopLeft : origin);
         var bitmap = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        Marshal.Copy(output, 0, bitmap.GetPixels(), output.Length);
+        Marshal.Copy(upright, 0, bitmap.GetPixels(), upright.Length);
         return bitmap;
     }
 }
