@@ -119,6 +119,77 @@ public class TrainerTests
         Assert.That(iterations, Is.EqualTo(new long[] { 2, 3, 3 }));
     }
 
+    /// <summary>Cancels the stop token after the given iteration, as a SIGTERM arriving during the next one would.</summary>
+    sealed class StopAfter(long iteration, CancellationTokenSource stop) : HookBase
+    {
+        public override void AfterStep()
+        {
+            if (Trainer.Iter == iteration)
+                stop.Cancel();
+        }
+    }
+
+    [Test]
+    public void A_stop_request_checkpoints_the_last_finished_iteration_and_a_resume_reaches_the_uninterrupted_weights()
+    {
+        Dictionary<string, Tensor> Run(string name, int seed, bool resume, long? stopAfter, out TrainingRunResult result)
+        {
+            var cfg = TrainingFixtures.TinyMaskRcnnConfig(Path.Combine(_folder, name), "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "100");
+            manual_seed(seed);
+            using var model = ModelBuilder.Build(cfg);
+            using var stop = new CancellationTokenSource();
+            Trainer? trainer = null;
+            var evaluations = 0;
+            using (trainer = new Trainer(cfg, model, TrainingFixtures.Batches(() => trainer!.StartIter), _ =>
+                   {
+                       evaluations++;
+                       return new Dictionary<string, IReadOnlyDictionary<string, double>>();
+                   }))
+            {
+                if (stopAfter is { } k)
+                    trainer.Loop.RegisterHooks([new StopAfter(k, stop)]);
+                trainer.ResumeOrLoad(resume);
+                result = trainer.Train(stop.Token);
+            }
+            Assert.That(evaluations, Is.EqualTo(result == TrainingRunResult.Completed ? 1 : 0), "no final evaluation after a stop");
+            return Weights(model);
+        }
+
+        var uninterrupted = Run("uninterrupted", seed: 4, resume: false, stopAfter: null, out var first);
+        Assert.That(first, Is.EqualTo(TrainingRunResult.Completed));
+        Run("stopped", seed: 4, resume: false, stopAfter: 1, out var stopped);
+        Assert.That(stopped, Is.EqualTo(TrainingRunResult.Stopped));
+        var folder = Path.Combine(_folder, "stopped");
+        Assert.That(File.ReadAllText(Path.Combine(folder, "last_checkpoint")), Is.EqualTo("model_0000001.safetensors"));
+        Assert.That(File.Exists(Path.Combine(folder, "model_final.safetensors")), Is.False);
+
+        var resumed = Run("stopped", seed: 77, resume: true, stopAfter: null, out var last);
+        Assert.That(last, Is.EqualTo(TrainingRunResult.Completed));
+        foreach (var (name, value) in uninterrupted)
+            Assert.That(Identical(resumed[name], value), Is.True, name);
+    }
+
+    [Test]
+    public void A_stop_seen_by_the_final_evaluation_keeps_model_final_and_reports_it()
+    {
+        var cfg = TrainingFixtures.TinyMaskRcnnConfig(Path.Combine(_folder, "run"), "SOLVER.MAX_ITER", "2", "SOLVER.CHECKPOINT_PERIOD", "100");
+        manual_seed(3);
+        using var model = ModelBuilder.Build(cfg);
+        using var stop = new CancellationTokenSource();
+        Trainer? trainer = null;
+        using (trainer = new Trainer(cfg, model, TrainingFixtures.Batches(() => trainer!.StartIter), _ =>
+               {
+                   stop.Cancel(); // SIGTERM during the evaluation's inference loop
+                   stop.Token.ThrowIfCancellationRequested();
+                   return null;
+               }))
+        {
+            trainer.ResumeOrLoad(resume: false);
+            Assert.That(trainer.Train(stop.Token), Is.EqualTo(TrainingRunResult.EvaluationStopped));
+        }
+        Assert.That(File.ReadAllText(Path.Combine(_folder, "run", "last_checkpoint")), Is.EqualTo("model_final.safetensors"));
+    }
+
     [Test]
     public void Without_a_checkpoint_MODEL_WEIGHTS_is_loaded_and_training_starts_at_zero()
     {

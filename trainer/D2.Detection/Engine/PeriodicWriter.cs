@@ -30,9 +30,12 @@ public sealed class PeriodicWriter : HookBase
 
     public override void AfterTrain()
     {
+        // A run stopped before its first iteration has nothing to write.
+        var ranAny = Trainer.Iter >= Trainer.StartIter;
         foreach (var writer in _writers)
         {
-            writer.Write(Trainer.Storage);
+            if (ranAny)
+                writer.Write(Trainer.Storage);
             writer.Dispose();
         }
     }

@@ -120,9 +120,42 @@ public sealed class Trainer : IDisposable
         StartIter = 0;
     }
 
-    /// <summary>Trains from <see cref="StartIter"/> to SOLVER.MAX_ITER, then evaluates once more (when an evaluation was given).</summary>
+    /// <summary>
+    /// Trains from <see cref="StartIter"/> to SOLVER.MAX_ITER, then evaluates once more (when an evaluation was given).
+    /// When <paramref name="stop"/> is cancelled (SIGTERM from SageMaker, a spot interruption), the current iteration
+    /// finishes, its state is checkpointed as <c>model_{iter:07d}</c> with last_checkpoint pointing at it, and training
+    /// ends without the final evaluation; a resumed run continues at the next iteration. An evaluation that observes the
+    /// stop (by throwing <see cref="OperationCanceledException"/>) ends the same way.
+    /// </summary>
     /// <exception cref="FloatingPointError">the losses diverged (the checkpoints written so far remain)</exception>
-    public void Train() => _loop.Train(StartIter, MaxIter);
+    public TrainingRunResult Train(CancellationToken stop = default)
+    {
+        try
+        {
+            _loop.Train(StartIter, MaxIter, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Thrown by an evaluation: after the loop (the final one), model_final is already written.
+            if (_loop.Iter >= MaxIter)
+                return TrainingRunResult.EvaluationStopped;
+            SaveStopCheckpoint();
+            return TrainingRunResult.Stopped;
+        }
+        if (!_loop.Stopped)
+            return TrainingRunResult.Completed;
+        SaveStopCheckpoint();
+        return TrainingRunResult.Stopped;
+    }
+
+    private void SaveStopCheckpoint()
+    {
+        if (_loop.Iter >= StartIter)
+            _loop.Hooks.OfType<PeriodicCheckpointerHook>().Single().Save($"model_{_loop.Iter:D7}");
+    }
+
+    /// <summary>The last finished iteration (meaningful after <see cref="Train"/>).</summary>
+    public long Iter => _loop.Iter;
 
     public void Dispose()
     {

@@ -37,19 +37,36 @@ public abstract class TrainerBase
         }
     }
 
-    /// <summary>Runs iterations [startIter, maxIter); AfterTrain runs whether or not an iteration throws.</summary>
-    public void Train(long startIter, long maxIter)
+    /// <summary>True when the last <see cref="Train"/> ended early because a stop was requested.</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>
+    /// Runs iterations [startIter, maxIter); AfterTrain runs whether or not an iteration throws. When
+    /// <paramref name="stop"/> is cancelled, the loop ends before the next iteration with <see cref="Iter"/> on the last
+    /// finished one (startIter - 1 when none ran), so hooks see an unfinished run (no final checkpoint or evaluation).
+    /// </summary>
+    public void Train(long startIter, long maxIter, CancellationToken stop = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(startIter);
         Log.WriteLine($"Starting training from iteration {startIter}");
         Iter = StartIter = startIter;
         MaxIter = maxIter;
+        Stopped = false;
         _storage = new EventStorage(startIter);
         try
         {
             BeforeTrain();
             for (Iter = startIter; Iter < maxIter; Iter++)
             {
+                if (stop.IsCancellationRequested)
+                {
+                    Stopped = true;
+                    Iter--;
+                    Log.WriteLine(Iter >= startIter
+                        ? $"Stop requested: training ends after iteration {Iter}"
+                        : "Stop requested: training ends before its first iteration");
+                    break;
+                }
                 BeforeStep();
                 RunStep();
                 AfterStep();

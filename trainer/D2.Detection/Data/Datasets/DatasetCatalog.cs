@@ -57,6 +57,9 @@ public sealed class DatasetCatalog
 
     public bool Contains(string name) => _entries.ContainsKey(name);
 
+    /// <summary>Whether <paramref name="name"/> is registered and its annotation file exists (a builtin name under this root).</summary>
+    public bool IsAvailable(string name) => _entries.TryGetValue(name, out var entry) && File.Exists(entry.JsonFile);
+
     /// <summary>
     /// Registers a dataset under a new name (Detectron2's <c>register_coco_instances</c>, or the tutorial's
     /// <c>DatasetCatalog.register</c> for VIA). The json's format, COCO or VIA, is detected when the dataset is loaded.

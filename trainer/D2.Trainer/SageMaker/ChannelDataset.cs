@@ -1,0 +1,87 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace D2.Trainer.SageMaker;
+
+/// <summary>
+/// Finds the dataset in an input channel: the COCO or VIA json (named by a hyperparameter, or the only one found) and
+/// the folder its image file names are relative to.
+/// </summary>
+internal static partial class ChannelDataset
+{
+    // Enough of a file's start to tell COCO ("images") from VIA ("filename" + "regions") and to see a first file name.
+    private const int SniffBytes = 1 << 20;
+
+    /// <param name="channel">the channel's name, for messages</param>
+    /// <param name="directory">the channel's folder</param>
+    /// <param name="annotations">the json's path relative to the channel, or null to search</param>
+    /// <param name="hyperparameter">the hyperparameter that names the json, for messages</param>
+    /// <exception cref="JobInputException">no json, several, or the named one is missing</exception>
+    public static (string JsonFile, string ImageRoot) Locate(string channel, string directory, string? annotations, string hyperparameter)
+    {
+        string json;
+        if (annotations is not null)
+        {
+            json = Path.GetFullPath(Path.Combine(directory, annotations));
+            if (!File.Exists(json))
+                throw new JobInputException($"channel '{channel}': {hyperparameter} names '{annotations}', which is not in {directory}.");
+        }
+        else
+        {
+            var jsonFiles = Directory.EnumerateFiles(directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            var candidates = jsonFiles.Where(file => Sniff(file) is not null).ToList();
+            json = candidates.Count switch
+            {
+                1 => candidates[0],
+                // A lone json that does not look like annotations is still the one meant: loading it says what is wrong.
+                0 when jsonFiles.Count == 1 => jsonFiles[0],
+                0 => throw new JobInputException(jsonFiles.Count == 0
+                    ? $"channel '{channel}' ({directory}) holds no json annotation file (COCO or VIA)."
+                    : $"channel '{channel}' holds no COCO or VIA json among its {jsonFiles.Count} json files: name one with the hyperparameter {hyperparameter}."),
+                _ => throw new JobInputException($"channel '{channel}' holds {candidates.Count} annotation files "
+                    + $"({string.Join(", ", candidates.Take(5).Select(c => Path.GetRelativePath(directory, c)))}{(candidates.Count > 5 ? ", ..." : "")}): "
+                    + $"name one with the hyperparameter {hyperparameter}."),
+            };
+        }
+        return (json, ImageRoot(directory, json));
+    }
+
+    /// <summary>"coco", "via" or null (not an annotation file), from the start of the file.</summary>
+    private static string? Sniff(string file)
+    {
+        var head = ReadHead(file);
+        if (head.Contains("\"images\"", StringComparison.Ordinal))
+            return "coco";
+        return head.Contains("\"filename\"", StringComparison.Ordinal) && head.Contains("\"regions\"", StringComparison.Ordinal) ? "via" : null;
+    }
+
+    /// <summary>
+    /// VIA names images relative to the json's folder. COCO file names are relative to a separate image folder: the
+    /// first candidate (json folder, channel, an images/ folder beside or under either) that holds the first image.
+    /// </summary>
+    private static string ImageRoot(string channelDirectory, string json)
+    {
+        var jsonDirectory = Path.GetDirectoryName(json)!;
+        var head = ReadHead(json);
+        if (Sniff(json) != "coco" || FileNamePattern().Match(head) is not { Success: true } match)
+            return jsonDirectory;
+        var fileName = Regex.Unescape(match.Groups[1].Value);
+        string[] candidates =
+        [
+            jsonDirectory, channelDirectory, Path.Combine(jsonDirectory, "images"), Path.Combine(channelDirectory, "images"),
+            Path.Combine(Path.GetDirectoryName(jsonDirectory) ?? jsonDirectory, "images"),
+        ];
+        return candidates.FirstOrDefault(root => File.Exists(Path.Combine(root, fileName))) ?? jsonDirectory;
+    }
+
+    private static string ReadHead(string file)
+    {
+        using var stream = File.OpenRead(file);
+        var buffer = new byte[(int)Math.Min(SniffBytes, stream.Length)];
+        stream.ReadExactly(buffer);
+        return Encoding.UTF8.GetString(buffer);
+    }
+
+    [GeneratedRegex("\"file_name\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"")]
+    private static partial Regex FileNamePattern();
+}

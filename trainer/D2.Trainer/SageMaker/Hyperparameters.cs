@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace D2.Trainer.SageMaker;
+
+/// <summary>
+/// The job's hyperparameters.json. SageMaker passes every value as a string; the Python SDK JSON-encodes values before
+/// sending (the string abc arrives as "\"abc\"") and the training toolkit JSON-decodes them, falling back to the raw
+/// string, so the same is done here. Keys may be written with '-' or '_'. Reserved sagemaker_* keys are ignored; any
+/// other unknown key is an error, so that a typo does not silently train with defaults.
+/// </summary>
+internal sealed class Hyperparameters
+{
+    public const string ConfigFile = "config-file";
+    public const string LocalConfigFile = "local-config-file";
+    public const string Opts = "opts";
+    public const string Resume = "resume";
+    public const string EvalOnly = "eval-only";
+    public const string Seed = "seed";
+    public const string TrainDatasets = "train-datasets";
+    public const string TestDatasets = "test-datasets";
+    public const string TrainingAnnotations = "training-annotations";
+    public const string ValidationAnnotations = "validation-annotations";
+    public const string ClassName = "class-name";
+
+    /// <summary>Every key a job may set, with what it does (printed when a key is unknown).</summary>
+    public static IReadOnlyDictionary<string, string> Known { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [ConfigFile] = "a model-zoo config name, e.g. COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml",
+        [LocalConfigFile] = "a YAML config: relative to a channel (training/configs/x.yaml or configs/x.yaml in any channel), or an absolute path in the image",
+        [Opts] = "config overrides as space-separated KEY VALUE pairs, e.g. SOLVER.MAX_ITER 500 MODEL.ROI_HEADS.NUM_CLASSES 1",
+        [Resume] = "continue from the last checkpoint in /opt/ml/checkpoints when there is one (default true)",
+        [EvalOnly] = "only evaluate MODEL.WEIGHTS (or, with resume, the last checkpoint) on DATASETS.TEST (default false)",
+        [Seed] = "SEED: the random seed (default: the config's, -1 = random)",
+        [TrainDatasets] = "comma-separated DATASETS.TRAIN names (default: the config's when they exist under the training channel, else the training channel itself)",
+        [TestDatasets] = "comma-separated DATASETS.TEST names (default: the config's when they exist under the validation channel, else the validation channel when there is one, else none)",
+        [TrainingAnnotations] = "the COCO or VIA json of the training channel, relative to it (default: the only one found)",
+        [ValidationAnnotations] = "the COCO or VIA json of the validation channel, relative to it (default: the only one found)",
+        [ClassName] = "the class name of VIA datasets, which carry none (default balloon)",
+    };
+
+    private readonly Dictionary<string, string> _values;
+
+    private Hyperparameters(Dictionary<string, string> values) => _values = values;
+
+    /// <summary>The user's hyperparameters (decoded values as text), sagemaker_* keys excluded.</summary>
+    public IReadOnlyDictionary<string, string> Values => _values;
+
+    /// <exception cref="JobInputException">the file is not a JSON object of strings, or names an unknown key</exception>
+    public static Hyperparameters Load(string path)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new JobInputException($"{path}: hyperparameters must be a JSON object of strings.");
+        }
+        catch (JsonException e)
+        {
+            throw new JobInputException($"{path}: is not valid JSON ({e.Message})", e);
+        }
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (rawKey, node) in root)
+        {
+            if (rawKey.StartsWith("sagemaker_", StringComparison.Ordinal) || rawKey.StartsWith('_'))
+                continue;
+            var key = rawKey.Replace('_', '-');
+            if (!Known.ContainsKey(key))
+                throw new JobInputException($"unknown hyperparameter '{rawKey}'. Known hyperparameters: {string.Join(", ", Known.Keys)}.");
+            if (!values.TryAdd(key, Decode(node)))
+                throw new JobInputException($"hyperparameter '{key}' is given twice (as '{rawKey}' and with the other spelling).");
+        }
+        return new Hyperparameters(values);
+    }
+
+    /// <summary>The toolkit's rule: a value that parses as JSON is that JSON value, otherwise the raw string.</summary>
+    private static string Decode(JsonNode? node)
+    {
+        if (node is null)
+            return "";
+        if (node is not JsonValue value || !value.TryGetValue<string>(out var text))
+            return node.ToJsonString(); // SageMaker itself only sends strings; be lenient with local files
+        try
+        {
+            return JsonNode.Parse(text) switch
+            {
+                JsonValue decoded when decoded.TryGetValue<string>(out var inner) => inner,
+                JsonValue decoded => decoded.ToJsonString(),
+                JsonArray array => string.Join(' ', array.Select(item => item is JsonValue v && v.TryGetValue<string>(out var s) ? s : item?.ToJsonString() ?? "")),
+                _ => text,
+            };
+        }
+        catch (JsonException)
+        {
+            return text;
+        }
+    }
+
+    public string? Get(string key) => _values.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
+
+    /// <exception cref="JobInputException">the value is not a boolean</exception>
+    public bool GetBool(string key, bool defaultValue)
+    {
+        if (Get(key) is not { } value)
+            return defaultValue;
+        return value.Trim().ToLowerInvariant() switch
+        {
+            "true" or "1" or "yes" => true,
+            "false" or "0" or "no" => false,
+            _ => throw new JobInputException($"hyperparameter '{key}' must be true or false, not '{value}'."),
+        };
+    }
+
+    /// <exception cref="JobInputException">the value is not an integer</exception>
+    public long? GetInt(string key)
+    {
+        if (Get(key) is not { } value)
+            return null;
+        return long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number)
+            ? number
+            : throw new JobInputException($"hyperparameter '{key}' must be an integer, not '{value}'.");
+    }
+
+    /// <summary>A comma-separated list, or null when unset.</summary>
+    public string[]? GetList(string key) =>
+        Get(key)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,263 @@
+using System.Text.Json.Nodes;
+using D2.Detection;
+using D2.Detection.Checkpoint;
+using D2.Detection.Config;
+using D2.Detection.Data;
+using D2.Detection.Data.Datasets;
+using D2.Detection.Data.Loader;
+using D2.Detection.Inference;
+using D2.Trainer.Training;
+
+namespace D2.Trainer.SageMaker;
+
+/// <summary>
+/// `d2 train` inside a SageMaker training container (SageMaker runs the image with the argument `train`): reads the job
+/// from the /opt/ml tree, trains with checkpoints in /opt/ml/checkpoints (resumed automatically, so a restarted spot
+/// job continues), writes the artifact to /opt/ml/model and metrics.json, events, evaluation.json and config.yaml to
+/// /opt/ml/output/data. Any failure ends with a reason in /opt/ml/output/failure (SageMaker's FailureReason) and a
+/// non-zero exit; a SIGTERM ends with a checkpoint, the current model and exit 0.
+/// </summary>
+internal static class SageMakerTrainingJob
+{
+    public const string TrainingChannel = "training";
+    public const string ValidationChannel = "validation";
+
+    /// <returns>the process exit code: 0 done or stopped, 2 bad input (ClientError), 1 anything else (AlgorithmError)</returns>
+    public static int Run(SageMakerPaths paths, TextWriter log, TextWriter error, CancellationToken stop, bool liveProgress = false)
+    {
+        try
+        {
+            var request = Prepare(paths, log, stop) with { LiveProgress = liveProgress };
+            var outcome = TrainingRun.Run(request);
+            log.WriteLine(outcome switch
+            {
+                TrainingOutcome.Stopped => "Training job stopped: checkpoint and model saved.",
+                TrainingOutcome.Evaluated => "Evaluation job finished.",
+                _ => "Training job finished.",
+            });
+            return 0;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            log.WriteLine("Training job stopped before training started; nothing to save.");
+            return 0;
+        }
+        catch (Exception e)
+        {
+            var (reason, exitCode) = Describe(e);
+            error.WriteLine($"d2 train: {reason}");
+            if (exitCode == 1)
+                error.WriteLine(e.ToString());
+            FailureFile.Write(paths.FailureFile, reason);
+            return exitCode;
+        }
+    }
+
+    /// <summary>SageMaker's built-in algorithms' convention: ClientError for the user's input, AlgorithmError for ours.</summary>
+    internal static (string Reason, int ExitCode) Describe(Exception e) => e switch
+    {
+        JobInputException or ConfigException or DatasetException or ImageDecodeException or DataMappingException or CheckpointFormatException
+            or ModelArtifactException or FileNotFoundException or DirectoryNotFoundException or ArgumentException
+            => ($"ClientError: {e.Message}", 2),
+        _ => ($"AlgorithmError: {e.GetType().Name}: {e.Message}", 1),
+    };
+
+    /// <summary>Reads hyperparameters, resource and channel configs and resolves the config and datasets.</summary>
+    internal static TrainingRequest Prepare(SageMakerPaths paths, TextWriter log, CancellationToken stop)
+    {
+        var hyperparameters = Hyperparameters.Load(paths.HyperparametersFile);
+        var jobName = Environment.GetEnvironmentVariable("TRAINING_JOB_NAME");
+        log.WriteLine($"SageMaker training job {jobName ?? "(unnamed)"} in {paths.BaseDirectory}");
+        log.WriteLine("Hyperparameters: " + string.Join(", ", hyperparameters.Values.Select(kv => $"{kv.Key}={kv.Value}")));
+        CheckResources(paths, log);
+        var channels = Channels(paths);
+        log.WriteLine($"Channels: {(channels.Count == 0 ? "none" : string.Join(", ", channels.Keys))}");
+
+        var configFile = ResolveConfigFile(hyperparameters, channels, paths);
+        var opts = hyperparameters.Get(Hyperparameters.Opts) is { } text ? OptsParser.Parse(text) : [];
+        CfgNode cfg;
+        try
+        {
+            cfg = ConfigLoader.Load(configFile, opts, freeze: false);
+        }
+        catch (ConfigException e)
+        {
+            var which = hyperparameters.Get(Hyperparameters.ConfigFile) is not null ? Hyperparameters.ConfigFile : Hyperparameters.LocalConfigFile;
+            throw new JobInputException($"hyperparameter {which} / {Hyperparameters.Opts}: {e.Message}", e);
+        }
+        cfg.Set("OUTPUT_DIR", paths.OutputDataDirectory);
+        if (hyperparameters.GetInt(Hyperparameters.Seed) is { } seed)
+            cfg.Set("SEED", seed);
+        CheckDevice(cfg);
+
+        // Builtin names (coco_2017_train, balloon_val) resolve under the channel, as the original project pointed
+        // DETECTRON2_DATASETS at it; D2_DATASETS in the job's Environment (an FSx or EFS mount, say) wins.
+        var datasetsRoot = Environment.GetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable) is { Length: > 0 } root ? root : null;
+        var trainRoot = datasetsRoot ?? channels.GetValueOrDefault(TrainingChannel) ?? paths.DataDirectory;
+        var trainCatalog = new DatasetCatalog(trainRoot, log);
+        var testCatalog = new DatasetCatalog(datasetsRoot ?? channels.GetValueOrDefault(ValidationChannel) ?? trainRoot, log);
+        var evalOnly = hyperparameters.GetBool(Hyperparameters.EvalOnly, false);
+        var train = evalOnly ? cfg.Get<string[]>("DATASETS.TRAIN")
+            : ChooseDatasets(hyperparameters.GetList(Hyperparameters.TrainDatasets), cfg.Get<string[]>("DATASETS.TRAIN"), TrainingChannel, trainCatalog, channels, required: true, log);
+        var test = ChooseDatasets(hyperparameters.GetList(Hyperparameters.TestDatasets), cfg.Get<string[]>("DATASETS.TEST"), ValidationChannel, testCatalog, channels, required: evalOnly, log);
+        var className = hyperparameters.Get(Hyperparameters.ClassName) ?? "balloon";
+        foreach (var (catalog, names) in new[] { (trainCatalog, train), (testCatalog, test) })
+            foreach (var name in names.Where(n => channels.ContainsKey(n) && !catalog.Contains(n)))
+            {
+                var key = name == ValidationChannel ? Hyperparameters.ValidationAnnotations : Hyperparameters.TrainingAnnotations;
+                var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key);
+                log.WriteLine($"Dataset '{name}': {json} (images under {images})");
+                catalog.Register(name, json, images, className);
+            }
+        if (!evalOnly)
+            cfg.Set("DATASETS.TRAIN", train);
+        cfg.Set("DATASETS.TEST", test);
+        cfg.Validate();
+        cfg.Freeze();
+        stop.ThrowIfCancellationRequested();
+
+        return new TrainingRequest
+        {
+            Config = cfg,
+            OutputDirectory = paths.OutputDataDirectory,
+            CheckpointDirectory = paths.CheckpointDirectory,
+            ModelDirectory = paths.ModelDirectory,
+            TrainCatalog = trainCatalog,
+            TestCatalog = testCatalog,
+            // Resuming by default is what makes managed spot training work: SageMaker restores /opt/ml/checkpoints.
+            Resume = hyperparameters.GetBool(Hyperparameters.Resume, true),
+            EvalOnly = evalOnly,
+            Stop = stop,
+            TrainingJobName = jobName,
+            GitRevision = Environment.GetEnvironmentVariable("D2_GIT_REVISION"),
+            Log = log,
+        };
+    }
+
+    /// <summary>The channels present (File mode folders), by name.</summary>
+    private static Dictionary<string, string> Channels(SageMakerPaths paths)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        if (File.Exists(paths.InputDataConfigFile))
+        {
+            try
+            {
+                if (JsonNode.Parse(File.ReadAllText(paths.InputDataConfigFile)) is JsonObject config)
+                {
+                    foreach (var (name, settings) in config)
+                    {
+                        if (settings?["TrainingInputMode"]?.GetValue<string>() is "Pipe")
+                            throw new JobInputException($"channel '{name}' uses Pipe input mode; this trainer reads files: use File or FastFile.");
+                        names.Add(name);
+                    }
+                }
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new JobInputException($"{paths.InputDataConfigFile}: is not valid JSON ({e.Message})", e);
+            }
+        }
+        if (Directory.Exists(paths.DataDirectory))
+            foreach (var directory in Directory.EnumerateDirectories(paths.DataDirectory))
+                names.Add(Path.GetFileName(directory));
+        var channels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var directory = paths.Channel(name);
+            if (!Directory.Exists(directory))
+                throw new JobInputException($"channel '{name}' is declared in inputdataconfig.json but {directory} does not exist.");
+            channels[name] = directory;
+        }
+        return channels;
+    }
+
+    private static void CheckResources(SageMakerPaths paths, TextWriter log)
+    {
+        if (!File.Exists(paths.ResourceConfigFile))
+            return;
+        try
+        {
+            var config = JsonNode.Parse(File.ReadAllText(paths.ResourceConfigFile));
+            var hosts = config?["hosts"]?.AsArray().Select(h => h?.GetValue<string>()).ToList() ?? [];
+            var instanceType = config?["current_instance_type"]?.GetValue<string>() ?? "unknown";
+            log.WriteLine($"Host {config?["current_host"]?.GetValue<string>() ?? "algo-1"} of {Math.Max(hosts.Count, 1)} ({instanceType})");
+            if (hosts.Count > 1)
+                throw new JobInputException($"the job runs on {hosts.Count} instances, but this trainer trains on one: set InstanceCount to 1.");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new JobInputException($"{paths.ResourceConfigFile}: is not a valid resource config ({e.Message})", e);
+        }
+    }
+
+    /// <summary>config-file (a model-zoo name) or local-config-file (in a channel, /opt/ml/code or the image).</summary>
+    private static string ResolveConfigFile(Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> channels, SageMakerPaths paths)
+    {
+        var zoo = hyperparameters.Get(Hyperparameters.ConfigFile);
+        var local = hyperparameters.Get(Hyperparameters.LocalConfigFile);
+        if (zoo is not null && local is not null)
+            throw new JobInputException($"set either {Hyperparameters.ConfigFile} or {Hyperparameters.LocalConfigFile}, not both.");
+        if (zoo is not null)
+        {
+            if (!ModelZoo.ConfigNames.Contains(zoo, StringComparer.Ordinal) && !ModelZoo.ConfigNames.Contains(zoo + ".yaml", StringComparer.Ordinal))
+                throw new JobInputException($"hyperparameter {Hyperparameters.ConfigFile}: '{zoo}' is not a model-zoo config. "
+                    + $"Model-zoo configs: {string.Join(", ", ModelZoo.ConfigNames)}. For your own YAML use {Hyperparameters.LocalConfigFile}.");
+            return zoo;
+        }
+        if (local is null)
+            throw new JobInputException($"set the hyperparameter {Hyperparameters.ConfigFile} (a model-zoo config) or {Hyperparameters.LocalConfigFile} (a YAML in a channel or the image).");
+        var candidates = new List<string>();
+        if (Path.IsPathRooted(local))
+            candidates.Add(local);
+        else
+        {
+            // "training/configs/x.yaml" names a channel; "configs/x.yaml" is looked for in every channel.
+            candidates.AddRange(channels.Values.Select(dir => Path.Combine(Path.GetDirectoryName(dir)!, local)));
+            candidates.AddRange(channels.Values.Select(dir => Path.Combine(dir, local)));
+            candidates.Add(Path.Combine(paths.CodeDirectory, local));
+            candidates.Add(Path.Combine(AppContext.BaseDirectory, local));
+        }
+        return candidates.FirstOrDefault(File.Exists) is { } found ? Path.GetFullPath(found)
+            : throw new JobInputException($"hyperparameter {Hyperparameters.LocalConfigFile}: '{local}' was not found (looked in {string.Join(", ", candidates.Distinct())}).");
+    }
+
+    /// <summary>
+    /// The dataset names to use: the hyperparameter's; else the config's when they all exist under the channel (builtin
+    /// names such as coco_2017_train with the Detectron2 layout); else the channel itself; else none or an error.
+    /// </summary>
+    private static string[] ChooseDatasets(string[]? requested, string[] configured, string channel, DatasetCatalog catalog,
+        IReadOnlyDictionary<string, string> channels, bool required, TextWriter log)
+    {
+        var kind = channel == TrainingChannel ? "DATASETS.TRAIN" : "DATASETS.TEST";
+        if (requested is not null)
+            return requested;
+        if (configured.Length > 0 && configured.All(catalog.IsAvailable))
+            return configured;
+        if (channels.ContainsKey(channel))
+        {
+            if (configured.Length > 0)
+                log.WriteLine($"{kind} ({string.Join(", ", configured)}) is not under {catalog.DatasetsRoot}: using the '{channel}' channel instead.");
+            return [channel];
+        }
+        if (required)
+            throw new JobInputException($"no {(channel == TrainingChannel ? "training" : "evaluation")} data: the job has no '{channel}' channel, and "
+                + (configured.Length > 0 ? $"{kind} ({string.Join(", ", configured)}) is not under {catalog.DatasetsRoot}." : $"{kind} is empty."));
+        if (configured.Length > 0)
+            log.WriteLine($"{kind} ({string.Join(", ", configured)}) is not under {catalog.DatasetsRoot} and there is no '{channel}' channel: no evaluation.");
+        return [];
+    }
+
+    /// <summary>A CUDA config on a host without CUDA is the job's mistake (a CPU instance, or the CPU image).</summary>
+    private static void CheckDevice(CfgNode cfg)
+    {
+        var device = cfg.Get<string>("MODEL.DEVICE");
+        try
+        {
+            TorchRuntime.ResolveDevice(device);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new JobInputException($"MODEL.DEVICE {device}: {e.Message} On a CPU instance add MODEL.DEVICE cpu to the opts hyperparameter.", e);
+        }
+    }
+}

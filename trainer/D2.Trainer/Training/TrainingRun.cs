@@ -1,0 +1,110 @@
+using D2.Detection.Checkpoint;
+using D2.Detection.Data;
+using D2.Detection.Data.Datasets;
+using D2.Detection.Data.Loader;
+using D2.Detection.Engine;
+using D2.Detection.Evaluation;
+using D2.Detection.Inference;
+using D2.Detection.Modeling;
+using D2.Operations.Training;
+
+namespace D2.Trainer.Training;
+
+/// <summary>
+/// Detectron2's train_net main(), shared by `d2 train` on the command line and in a SageMaker container: build the
+/// model, resume or load weights, train with checkpoints and periodic evaluation, evaluate, write the model artifact.
+/// </summary>
+internal static class TrainingRun
+{
+    public static TrainingOutcome Run(TrainingRequest request)
+    {
+        var cfg = request.Config;
+        var log = request.Log;
+        var stop = request.Stop;
+        Directory.CreateDirectory(request.OutputDirectory);
+        Directory.CreateDirectory(request.CheckpointDirectory);
+        var configPath = Path.Combine(request.OutputDirectory, "config.yaml");
+        AtomicFile.WriteAllText(configPath, cfg.Dump());
+        log.WriteLine($"Full config saved to {configPath}");
+
+        // Datasets before the model: a bad name or file fails in seconds, not after building a large network.
+        var testSets = cfg.Get<string[]>("DATASETS.TEST").Select(name => (Name: name, Data: request.TestCatalog.Get(name))).ToList();
+        var numClasses = cfg.Get<int>("MODEL.ROI_HEADS.NUM_CLASSES");
+        List<DatasetRecord>? trainRecords = null;
+        IReadOnlyList<string> classNames = [];
+        if (!request.EvalOnly)
+        {
+            var trainNames = cfg.Get<string[]>("DATASETS.TRAIN");
+            if (trainNames.Length == 0)
+                throw new ArgumentException("DATASETS.TRAIN is empty: name at least one dataset.");
+            var train = trainNames.Select(request.TrainCatalog.Get).ToList();
+            classNames = train[0].Metadata.ThingClasses;
+            if (classNames.Count > numClasses)
+                throw new ArgumentException($"{trainNames[0]} has {classNames.Count} classes but MODEL.ROI_HEADS.NUM_CLASSES is {numClasses}: "
+                    + $"set MODEL.ROI_HEADS.NUM_CLASSES {classNames.Count}.");
+            trainRecords = [.. train.SelectMany(t => t.Records)];
+        }
+        stop.ThrowIfCancellationRequested();
+
+        using var model = ModelBuilder.BuildOnDevice(cfg);
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Evaluate(GeneralizedRCNN m)
+        {
+            var results = new Dictionary<string, IReadOnlyDictionary<string, double>>();
+            foreach (var (name, (records, metadata)) in testSets)
+            {
+                var inputs = DetectionDataLoaders.BuildTestLoader(cfg, records).Select(item =>
+                {
+                    stop.ThrowIfCancellationRequested();
+                    return (item.Record, item.Input);
+                });
+                // OUTPUT_DIR/inference as Detectron2's build_evaluator; one folder per dataset when there are several.
+                var folder = testSets.Count == 1 ? Path.Combine(request.OutputDirectory, "inference") : Path.Combine(request.OutputDirectory, "inference", name);
+                var evaluation = DatasetEvaluation.Run(m, inputs, metadata, folder, log.WriteLine);
+                // One test set reports {"bbox": ...}; several report {"<name>/bbox": ...}, as Detectron2 nests them per dataset.
+                foreach (var (task, metrics) in evaluation)
+                {
+                    results[testSets.Count == 1 ? task : $"{name}/{task}"] = metrics;
+                    log.WriteLine(TrainerMetrics.FormatEvaluationLine(name, task, metrics));
+                }
+                log.Flush();
+            }
+            return results;
+        }
+
+        if (request.EvalOnly)
+        {
+            var weights = request.Resume && TrainingCheckpoint.GetLastCheckpoint(request.CheckpointDirectory) is { } last ? last : cfg.Get<string>("MODEL.WEIGHTS");
+            if (string.IsNullOrEmpty(weights))
+                throw new ArgumentException("eval-only needs MODEL.WEIGHTS (or resume with a checkpoint in the checkpoint folder).");
+            log.WriteLine(DetectionCheckpointer.Load(model, weights).ToString());
+            if (testSets.Count == 0)
+                throw new ArgumentException("eval-only needs DATASETS.TEST: name at least one dataset to evaluate on.");
+            EvaluationSummary.Write(request.OutputDirectory, Evaluate(model), log);
+            return TrainingOutcome.Evaluated;
+        }
+
+        using var loader = DetectionDataLoaders.BuildTrainLoader(cfg, trainRecords!, log: log);
+        using var trainer = new D2.Detection.Engine.Trainer(cfg, model, loader.GetEnumerator(), testSets.Count > 0 ? Evaluate : null, log,
+            checkpointDirectory: request.CheckpointDirectory);
+        if (request.LiveProgress)
+            trainer.Loop.RegisterHooks([new LiveProgress(Console.Out)]);
+        trainer.ResumeOrLoad(request.Resume);
+        log.WriteLine($"Data loader seed {loader.Seed}");
+        var outcome = trainer.Train(stop);
+
+        // Detectron2 allows more classes in the head than the dataset names; the artifact needs a name per class.
+        var names = classNames.Concat(Enumerable.Range(classNames.Count, numClasses - classNames.Count).Select(i => $"class_{i}")).ToList();
+        var final = outcome == TrainingRunResult.Completed ? trainer.LastEvalResults : null;
+        if (final is not null)
+            EvaluationSummary.Write(request.OutputDirectory, final, log);
+        var artifact = ModelArtifact.Write(request.ModelDirectory, model, cfg, names, request.TrainingJobName, request.GitRevision, final);
+        log.WriteLine($"Model artifact: {artifact.Directory}");
+        log.WriteLine($"Metrics: {Path.Combine(request.OutputDirectory, "metrics.json")}");
+        if (outcome == TrainingRunResult.Completed)
+            return TrainingOutcome.Completed;
+        log.WriteLine(outcome == TrainingRunResult.EvaluationStopped
+            ? "Stopped during the final evaluation: the model artifact holds the final weights without metrics."
+            : $"Stopped after iteration {trainer.Iter}: resume from {request.CheckpointDirectory} to continue.");
+        return TrainingOutcome.Stopped;
+    }
+}
