@@ -119,6 +119,43 @@ public class TrainingContainerTests
     }
 
     [Test]
+    public void Eval_only_with_a_local_config_file_and_weights_from_a_channel_writes_the_evaluation()
+    {
+        using var job = new TrainingJobTree();
+        job.AddChannel("validation", Path.Combine(data, "val"), "via_region_data.json");
+        var modelChannel = job.Path("input/data/model");
+        Directory.CreateDirectory(Path.Combine(modelChannel, "configs"));
+        var yaml = Path.Combine(modelChannel, "configs", "tiny.yaml");
+        File.WriteAllText(yaml, """
+            _BASE_: "model-zoo://Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml"
+            MODEL:
+              FPN:
+                OUT_CHANNELS: 32
+              ROI_BOX_HEAD:
+                FC_DIM: 64
+              ROI_MASK_HEAD:
+                CONV_DIM: 32
+            INPUT:
+              MIN_SIZE_TEST: 120
+              MAX_SIZE_TEST: 160
+            """);
+        using (var model = D2.Detection.Modeling.ModelBuilder.Build(D2.Detection.Config.ConfigLoader.Load(yaml)))
+            D2.Detection.Checkpoint.DetectionCheckpointer.Save(model, Path.Combine(modelChannel, "model_final.safetensors"));
+        job.AddChannel("model", modelChannel); // declares it in inputdataconfig.json
+        // Written for the real container: /opt/ml paths are moved under SAGEMAKER_BASE_DIR.
+        job.WriteHyperparameters(new Dictionary<string, string>
+        {
+            ["local-config-file"] = "configs/tiny.yaml", ["eval-only"] = "true", ["opts"] = "MODEL.WEIGHTS /opt/ml/input/data/model/model_final.safetensors",
+        });
+        var (exit, stdout, stderr) = job.Run();
+        Assert.That(exit, Is.Zero, stdout + stderr);
+        Assert.That(stdout, Does.Contain("Evaluation job finished").And.Contain("[eval] validation bbox/AP="));
+        using var evaluation = JsonDocument.Parse(File.ReadAllText(job.Path("output/data/evaluation.json")));
+        Assert.That(evaluation.RootElement.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "bbox", "segm" }));
+        Assert.That(Directory.EnumerateFileSystemEntries(job.Path("model")), Is.Empty, "evaluation writes no model");
+    }
+
+    [Test]
     public void A_bad_config_file_fails_with_a_reason_that_names_it()
     {
         using var job = BalloonJob("SOLVER.MAX_ITER 1");

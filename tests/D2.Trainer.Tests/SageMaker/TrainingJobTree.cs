@@ -40,9 +40,10 @@ internal sealed class TrainingJobTree : IDisposable
     {
         var target = Path($"input/data/{name}");
         Directory.CreateDirectory(target);
-        foreach (var file in Directory.EnumerateFiles(source))
-            if (!exclude.Contains(System.IO.Path.GetFileName(file)))
-                File.Copy(file, System.IO.Path.Combine(target, System.IO.Path.GetFileName(file)));
+        if (System.IO.Path.GetFullPath(source) != System.IO.Path.GetFullPath(target))
+            foreach (var file in Directory.EnumerateFiles(source))
+                if (!exclude.Contains(System.IO.Path.GetFileName(file)))
+                    File.Copy(file, System.IO.Path.Combine(target, System.IO.Path.GetFileName(file)));
         WriteInputDataConfig();
     }
 

@@ -43,6 +43,18 @@ internal sealed class SageMakerPaths
     /// <summary>Whether a SageMaker job is being run: its hyperparameters.json exists.</summary>
     public bool IsTrainingJob => File.Exists(HyperparametersFile);
 
+    /// <summary>
+    /// A path written for the real container (<c>/opt/ml/input/data/model/model_final.pth</c>) moved under this base, so
+    /// the same hyperparameters work in the local SageMaker and in tests; other paths are returned as they are.
+    /// </summary>
+    public string Rebase(string path)
+    {
+        const string prefix = DefaultBaseDirectory + "/";
+        return path.StartsWith(prefix, StringComparison.Ordinal) && BaseDirectory != DefaultBaseDirectory
+            ? Path.Combine(BaseDirectory, path[prefix.Length..])
+            : path;
+    }
+
     /// <summary>The folder of an input channel (File mode).</summary>
     public string Channel(string name) => Override($"SM_CHANNEL_{name.ToUpperInvariant()}") ?? Path.Combine(DataDirectory, name);
 

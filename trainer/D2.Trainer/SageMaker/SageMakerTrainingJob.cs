@@ -86,6 +86,8 @@ internal static class SageMakerTrainingJob
             throw new JobInputException($"hyperparameter {which} / {Hyperparameters.Opts}: {e.Message}", e);
         }
         cfg.Set("OUTPUT_DIR", paths.OutputDataDirectory);
+        if (cfg.Get<string>("MODEL.WEIGHTS") is { Length: > 0 } weights)
+            cfg.Set("MODEL.WEIGHTS", ResolveWeights(weights, channels, paths));
         if (hyperparameters.GetInt(Hyperparameters.Seed) is { } seed)
             cfg.Set("SEED", seed);
         CheckDevice(cfg);
@@ -208,7 +210,7 @@ internal static class SageMakerTrainingJob
             throw new JobInputException($"set the hyperparameter {Hyperparameters.ConfigFile} (a model-zoo config) or {Hyperparameters.LocalConfigFile} (a YAML in a channel or the image).");
         var candidates = new List<string>();
         if (Path.IsPathRooted(local))
-            candidates.Add(local);
+            candidates.Add(paths.Rebase(local));
         else
         {
             // "training/configs/x.yaml" names a channel; "configs/x.yaml" is looked for in every channel.
@@ -219,6 +221,21 @@ internal static class SageMakerTrainingJob
         }
         return candidates.FirstOrDefault(File.Exists) is { } found ? Path.GetFullPath(found)
             : throw new JobInputException($"hyperparameter {Hyperparameters.LocalConfigFile}: '{local}' was not found (looked in {string.Join(", ", candidates.Distinct())}).");
+    }
+
+    /// <summary>
+    /// MODEL.WEIGHTS as a job gives it: an /opt/ml path, a path relative to the working directory, or one relative to the
+    /// channels' folder ("model/model_final.pth" for a channel named model).
+    /// </summary>
+    private static string ResolveWeights(string weights, IReadOnlyDictionary<string, string> channels, SageMakerPaths paths)
+    {
+        var rebased = paths.Rebase(weights);
+        if (Path.IsPathRooted(rebased) || File.Exists(rebased))
+            return rebased;
+        var channel = weights.Split('/', 2)[0];
+        return channels.TryGetValue(channel, out var directory) && weights.Contains('/', StringComparison.Ordinal)
+            ? Path.Combine(directory, weights.Split('/', 2)[1])
+            : rebased;
     }
 
     /// <summary>
