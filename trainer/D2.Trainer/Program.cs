@@ -9,5 +9,6 @@ var root = new RootCommand("d2: train, evaluate and run Detectron2-style detecto
     TrainCommand.Create(),
     PredictCommand.Create(),
     SynthBalloonsCommand.Create(),
+    LocalSageMakerCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using D2.Operations.Aws.SageMaker;
 
 namespace D2.Operations.Training;
-
-/// <summary>A SageMaker metric definition: the metric's name and a regex with one capture group for its value.</summary>
-public sealed record MetricDefinition(string Name, string Regex);
 
 /// <summary>
 /// The trainer's log lines that SageMaker turns into metrics, defined once: the trainer prints evaluation lines with

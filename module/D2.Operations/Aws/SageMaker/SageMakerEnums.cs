@@ -1,0 +1,32 @@
+namespace D2.Operations.Aws.SageMaker;
+
+// SageMaker string enums (wire value = member name). Zero members are "Unknown": values AWS adds later read as that.
+
+public enum TrainingJobStatus { Unknown, InProgress, Completed, Failed, Stopping, Stopped, Deleting }
+
+public enum SecondaryStatus
+{
+    Unknown, Starting, LaunchingMLInstances, PreparingTrainingStack, Downloading, DownloadingTrainingImage, Training,
+    Uploading, Stopping, Stopped, MaxRuntimeExceeded, Completed, Failed, Interrupted, MaxWaitTimeExceeded, Updating,
+    Restarting, Pending,
+}
+
+public enum EndpointStatus
+{
+    Unknown, OutOfService, Creating, Updating, SystemUpdating, RollingBack, InService, Deleting, Failed, UpdateRollbackFailed,
+}
+
+public enum TrainingInputMode { Unknown, Pipe, File, FastFile }
+
+public enum S3DataType { Unknown, ManifestFile, S3Prefix, AugmentedManifestFile, Converse }
+
+public enum S3DataDistribution { Unknown, FullyReplicated, ShardedByS3Key }
+
+public enum CompressionType { Unknown, None, Gzip }
+
+public enum SortOrder { Unknown, Ascending, Descending }
+
+/// <summary>Sort keys of ListTrainingJobs and ListEndpoints (same values).</summary>
+public enum ListSortBy { Unknown, Name, CreationTime, Status }
+
+public enum ContainerMode { Unknown, SingleModel, MultiModel }

@@ -1,0 +1,228 @@
+using System.Text.Json.Nodes;
+
+namespace D2.Operations.Local;
+
+/// <summary>
+/// Runs one training job as SageMaker runs a container: stage the /opt/ml tree and channel data (Downloading),
+/// run <c>{command} train</c> with the contract's environment (Training), sync checkpoints out while it runs, then
+/// pack model.tar.gz and output.tar.gz into the output path (Uploading) and settle the final status.
+/// </summary>
+internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, TrainingJob job, MetricCollector metrics)
+{
+    private readonly TrainingWorkspace _workspace = new(Path.Combine(context.Root, "training-jobs", job.Name));
+
+    /// <summary>Raised for a job failure with SageMaker's FailureReason wording.</summary>
+    private sealed class JobFailure(string reason) : Exception(reason);
+
+    public void Start() => _ = Task.Run(RunAsync);
+
+    private async Task RunAsync()
+    {
+        var request = job.Request;
+        var outputUri = (string)request["OutputDataConfig"]!["S3OutputPath"]!;
+        string? checkpointSource = request["CheckpointConfig"]?["S3Uri"] is JsonNode uri
+            ? FileUris.ToLocalPath((string)uri!, "checkpointConfig.s3Uri") : null;
+        var checkpointDir = CheckpointDir(request);
+        int? exitCode = null;
+        try
+        {
+            Move("Starting", "Preparing the instances for training");
+            _workspace.Prepare(request);
+            Move("Downloading", "Downloading input data");
+            StageChannels(request);
+            if (checkpointSource is not null && Directory.Exists(checkpointSource))
+                LocalFiles.CopyChanged(checkpointSource, checkpointDir);
+
+            Move("Training", "Training image download completed. Training in progress.");
+            exitCode = await RunProcessAsync(request, checkpointSource, checkpointDir).ConfigureAwait(false);
+        }
+        catch (JobFailure failure)
+        {
+            Finish("Failed", failure.Message);
+            return;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Finish("Failed", $"ClientError: {e.Message}");
+            return;
+        }
+
+        string? stopAs;
+        lock (job.Gate)
+            stopAs = job.StopAs;
+        if (exitCode is not null && stopAs is null && exitCode != 0)
+        {
+            Finish("Failed", FailureReason(exitCode.Value));
+            return;
+        }
+
+        Move("Uploading", "Uploading generated training model");
+        try
+        {
+            if (checkpointSource is not null)
+                LocalFiles.CopyChanged(checkpointDir, checkpointSource);
+            var jobOutput = Path.Combine(FileUris.ToLocalPath(outputUri, "outputDataConfig.s3OutputPath"), job.Name, "output");
+            var modelTarGz = Path.Combine(jobOutput, "model.tar.gz");
+            LocalFiles.PackTarGz(_workspace.ModelDir, modelTarGz);
+            LocalFiles.PackTarGz(_workspace.OutputDataDir, Path.Combine(jobOutput, "output.tar.gz"));
+            lock (job.Gate)
+                job.Description["ModelArtifacts"] = new JsonObject { ["S3ModelArtifacts"] = FileUris.FromLocalPath(modelTarGz) };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Finish("Failed", $"ClientError: uploading the artifacts failed: {e.Message}");
+            return;
+        }
+
+        if (stopAs is null)
+            Finish("Completed", "Training job completed");
+        else
+            Finish(stopAs, stopAs == "MaxRuntimeExceeded"
+                ? "Training job runtime exceeded MaxRuntimeInSeconds provided"
+                : "Training job stopped");
+    }
+
+    private async Task<int?> RunProcessAsync(JsonObject request, string? checkpointSource, string checkpointDir)
+    {
+        var command = Command(request);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["SAGEMAKER_BASE_DIR"] = _workspace.OptMl,
+            ["TRAINING_JOB_NAME"] = job.Name,
+            ["TRAINING_JOB_ARN"] = (string)job.Description["TrainingJobArn"]!,
+            ["AWS_REGION"] = context.Options.Region,
+        };
+        foreach (var (key, value) in request["Environment"] as JsonObject ?? [])
+            environment[key] = (string)value!;
+
+        LocalProcess process;
+        lock (job.Gate)
+        {
+            if (job.StopAs is not null)
+                return null; // Stopped before the container started: nothing ran, nothing to wait for.
+            try
+            {
+                process = LocalProcess.Start(command, _workspace.Folder, environment, _workspace.LogPath, metrics.OnLine,
+                    context.Options.Log, $"[{job.Name}] ");
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new JobFailure($"AlgorithmError: {e.Message}");
+            }
+            job.Process = process;
+            job.Pid = process.Id;
+            job.ProcessStart = process.StartTime;
+            job.Description["TrainingStartTime"] = EpochTime.From(process.StartTime);
+            job.Save();
+        }
+        context.Log($"training job {job.Name}: started '{string.Join(' ', command)} ...' (log: {_workspace.LogPath})");
+
+        using (process)
+        {
+            var exited = process.WaitForExitAsync();
+            var maxRuntime = (int?)request["StoppingCondition"]?["MaxRuntimeInSeconds"];
+            var deadline = maxRuntime is int seconds ? DateTime.UtcNow.AddSeconds(seconds) : DateTime.MaxValue;
+            var syncEvery = context.Options.CheckpointSyncInterval;
+            while (!exited.IsCompleted)
+            {
+                var remaining = deadline - DateTime.UtcNow;
+                var wait = remaining < syncEvery ? remaining : syncEvery;
+                if (wait > TimeSpan.Zero)
+                    await Task.WhenAny(exited, Task.Delay(wait)).ConfigureAwait(false);
+                if (exited.IsCompleted)
+                    break;
+                if (DateTime.UtcNow >= deadline)
+                {
+                    deadline = DateTime.MaxValue;
+                    context.Log($"training job {job.Name}: MaxRuntimeInSeconds ({maxRuntime}) reached");
+                    jobs.RequestStop(job, "MaxRuntimeExceeded", "Training job runtime exceeded MaxRuntimeInSeconds provided");
+                }
+                if (checkpointSource is not null)
+                    LocalFiles.CopyChanged(checkpointDir, checkpointSource);
+            }
+            var code = await exited.ConfigureAwait(false);
+            lock (job.Gate)
+            {
+                job.Process = null;
+                job.Pid = null;
+                job.Description["TrainingEndTime"] = EpochTime.Now();
+                var start = EpochTime.Read(job.Description["TrainingStartTime"]) ?? process.StartTime;
+                var elapsed = Math.Max(1, (int)Math.Round((DateTimeOffset.UtcNow - start).TotalSeconds));
+                job.Description["TrainingTimeInSeconds"] = elapsed;
+                job.Description["BillableTimeInSeconds"] = elapsed;
+            }
+            process.WriteLog($"[local-sagemaker] process exited with code {code}");
+            return code;
+        }
+    }
+
+    private IReadOnlyList<string> Command(JsonObject request)
+    {
+        var algorithm = request["AlgorithmSpecification"];
+        var image = (string?)algorithm?["TrainingImage"];
+        IReadOnlyList<string> prefix = algorithm?["ContainerEntrypoint"] is JsonArray entrypoint
+            ? [.. entrypoint.Select(e => (string)e!)]
+            : image is not null && context.Options.TrainingCommandsByImage.TryGetValue(image, out var mapped) ? mapped : context.Options.TrainingCommand;
+        IReadOnlyList<string> arguments = algorithm?["ContainerArguments"] is JsonArray args ? [.. args.Select(a => (string)a!)] : ["train"];
+        return [.. prefix, .. arguments];
+    }
+
+    private void StageChannels(JsonObject request)
+    {
+        foreach (var channel in request["InputDataConfig"] as JsonArray ?? [])
+        {
+            var name = (string)channel!["ChannelName"]!;
+            var source = FileUris.ToLocalPath((string)channel["DataSource"]!["S3DataSource"]!["S3Uri"]!, "S3Uri");
+            if (!File.Exists(source) && !Directory.Exists(source))
+                throw new JobFailure($"ClientError: Data download failed: the channel '{name}' source '{source}' does not exist.");
+            LocalFiles.CopyInto(source, Path.Combine(_workspace.DataDir, name));
+        }
+    }
+
+    private string CheckpointDir(JsonObject request)
+    {
+        var localPath = (string?)request["CheckpointConfig"]?["LocalPath"];
+        if (localPath is null)
+            return _workspace.CheckpointDir;
+        // Validated at create: under /opt/ml, mapped into this job's opt/ml tree.
+        return Path.Combine(_workspace.OptMl, localPath.TrimEnd('/')["/opt/ml/".Length..]);
+    }
+
+    private string FailureReason(int exitCode)
+    {
+        if (File.Exists(_workspace.FailureFile))
+        {
+            var text = File.ReadAllText(_workspace.FailureFile).Trim();
+            if (text.Length > 0)
+                return text.Length <= 1024 ? text : text[..1024];
+        }
+        return $"AlgorithmError: the training process exited with code {exitCode}; see {_workspace.LogPath}";
+    }
+
+    private void Move(string secondary, string message)
+    {
+        lock (job.Gate)
+        {
+            // A stop asked meanwhile owns the status line from here on.
+            if (job.StopAs is null)
+                job.Transition(secondary, message);
+        }
+        context.Log($"training job {job.Name}: {secondary} - {message}");
+    }
+
+    private void Finish(string secondary, string message)
+    {
+        var primary = secondary is "MaxRuntimeExceeded" ? "Stopped" : secondary;
+        lock (job.Gate)
+        {
+            if (primary == "Failed")
+                job.Description["FailureReason"] = message.Length <= 1024 ? message : message[..1024];
+            job.Description["TrainingEndTime"] ??= EpochTime.Now();
+            var metricList = metrics.FinalMetrics();
+            if (metricList.Count > 0)
+                job.Description["FinalMetricDataList"] = metricList;
+            job.Transition(secondary, message, primary);
+        }
+        context.Log($"training job {job.Name}: {primary} - {message}");
+    }
+}

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using D2.Operations.Local;
+
+namespace D2.Trainer.Commands;
+
+/// <summary>
+/// `d2 local-sagemaker`: the local SageMaker in the foreground. Training jobs run this very `d2` as their container
+/// (`d2 train` per the training contract) unless --training-command says otherwise; endpoints run --serving-command
+/// (default: D2.Serving on PATH) with `serve`. Ctrl+C or SIGTERM stops it gracefully: running jobs get SIGTERM and
+/// are packed as Stopped, serving processes are stopped, and the state stays under --root for the next start.
+/// </summary>
+internal static class LocalSageMakerCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "TCP port to listen on; 0 picks a free one.", DefaultValueFactory = _ => 0 };
+        var root = new Option<string>("--root") { Description = "Folder for state, training-job and endpoint trees.", DefaultValueFactory = _ => LocalSageMakerOptions.DefaultRoot() };
+        var host = new Option<string>("--host") { Description = "Address to bind (the API is unauthenticated: keep it on loopback).", DefaultValueFactory = _ => "127.0.0.1" };
+        var region = new Option<string>("--region") { Description = "Region of the ARNs it hands out.", DefaultValueFactory = _ => "us-east-1" };
+        var trainingCommand = new Option<string[]>("--training-command")
+        {
+            Description = "Program and leading arguments that play the training container (default: this d2).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var servingCommand = new Option<string[]>("--serving-command")
+        {
+            Description = "Program and leading arguments that play the serving container (default: D2.Serving on PATH).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("local-sagemaker", "Run a local SageMaker (training jobs, models, endpoints, InvokeEndpoint) that AWS tools reach with --endpoint-url.")
+        {
+            port, root, host, region, trainingCommand, servingCommand,
+        };
+        // A synchronous action: System.CommandLine gives async actions only a short grace after Ctrl+C, and a graceful
+        // stop (SIGTERM to running jobs, packing their artifacts) can take longer.
+        command.SetAction(parse =>
+        {
+            var options = new LocalSageMakerOptions
+            {
+                Port = parse.GetValue(port),
+                Root = parse.GetValue(root)!,
+                Host = parse.GetValue(host)!,
+                Region = parse.GetValue(region)!,
+                TrainingCommand = parse.GetValue(trainingCommand) is { Length: > 0 } training ? training : ThisExecutable(),
+                Log = Console.Out,
+            };
+            if (parse.GetValue(servingCommand) is { Length: > 0 } serving)
+                options.ServingCommand = serving;
+            try
+            {
+                return RunAsync(options).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"d2 local-sagemaker: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(LocalSageMakerOptions options)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // Keep the process alive until the graceful stop below has finished.
+            stop.TrySetResult();
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        await using var server = await LocalSageMakerServer.StartAsync(options);
+        var url = server.BaseUrl.ToString().TrimEnd('/');
+        Console.WriteLine($"Local SageMaker listening on {url} (root {server.Root})");
+        Console.WriteLine($"Training command: {string.Join(' ', options.TrainingCommand)} train; serving command: {string.Join(' ', options.ServingCommand)} serve");
+        Console.WriteLine("Try:");
+        Console.WriteLine($"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={options.Region} aws sagemaker list-training-jobs --endpoint-url {url}");
+        Console.WriteLine("Press Ctrl+C to stop.");
+
+        await stop.Task;
+        Console.WriteLine("Stopping: running training jobs get SIGTERM and are packed as Stopped; endpoints are stopped (they restart with the next local-sagemaker on this root).");
+        await server.StopAsync();
+        Console.WriteLine("Stopped.");
+        return 0;
+    }
+
+    /// <summary>How to start this d2 again: its apphost, or `dotnet d2.dll` when it runs under the dotnet host.</summary>
+    private static string[] ThisExecutable()
+    {
+        var process = Environment.ProcessPath ?? "d2";
+        var isDotnetHost = Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+        return isDotnetHost && Assembly.GetEntryAssembly()?.Location is { Length: > 0 } dll ? [process, dll] : [process];
+    }
+}
