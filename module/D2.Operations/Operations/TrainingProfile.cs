@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+
+namespace D2.Operations.Operations;
+
+/// <summary>
+/// Everything a training job needs, in the form operators write it (a JSON file with these field names in camelCase,
+/// or built in code). <see cref="TrainingOperations.StartTrainingAsync"/> turns it into a CreateTrainingJob request.
+/// </summary>
+public sealed partial record TrainingProfile
+{
+    /// <summary>Job names are <c>{prefix}-{yyyyMMdd-HHmmss}</c> (UTC).</summary>
+    public required string JobNamePrefix { get; init; }
+
+    /// <summary>The execution role SageMaker assumes (S3, ECR, CloudWatch Logs).</summary>
+    public required string RoleArn { get; init; }
+
+    /// <summary>An explicit trainer image; otherwise <see cref="Registry"/>/<see cref="Repository"/>:<see cref="Version"/>-{arch}.</summary>
+    public string? Image { get; init; }
+
+    /// <summary>Registry host; null means the caller's ECR registry ({account}.dkr.ecr.{region}.amazonaws.com).</summary>
+    public string? Registry { get; init; }
+
+    public string? Repository { get; init; }
+
+    public string? Version { get; init; }
+
+    /// <summary>e.g. ml.g5.2xlarge; also picks the image architecture from build/gpu-archs.json.</summary>
+    public required string InstanceType { get; init; }
+
+    public int InstanceCount { get; init; } = 1;
+
+    public int VolumeSizeInGB { get; init; } = 50;
+
+    public int MaxRuntimeInSeconds { get; init; } = 86400;
+
+    /// <summary>Managed spot training; needs <see cref="CheckpointUri"/> so an interrupted job resumes.</summary>
+    public bool Spot { get; init; }
+
+    /// <summary>Spot only: runtime plus time waiting for capacity, at least <see cref="MaxRuntimeInSeconds"/>
+    /// (default twice the runtime).</summary>
+    public int? MaxWaitTimeInSeconds { get; init; }
+
+    /// <summary>Passed as is (strings), e.g. config-file, opts; see <see cref="TrainerHyperParameters"/>.</summary>
+    public IReadOnlyDictionary<string, string> HyperParameters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Channel name (training, validation, ...) → s3:// prefix (file:// for the local SageMaker).</summary>
+    public IReadOnlyDictionary<string, string> Channels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>S3 prefix for model.tar.gz ({outputPath}/{job}/output/model.tar.gz).</summary>
+    public required string OutputPath { get; init; }
+
+    /// <summary>S3 prefix synced with /opt/ml/checkpoints (resume after interruption).</summary>
+    public string? CheckpointUri { get; init; }
+
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Recorded as the job's <c>git-revision</c> tag.</summary>
+    public string? GitRevision { get; init; }
+
+    /// <summary>Where the profile came from, for error messages (a file path, or "training profile").</summary>
+    public string Source { get; init; } = "training profile";
+
+    private static readonly string[] Fields =
+    [
+        "jobNamePrefix", "roleArn", "image", "registry", "repository", "version", "instanceType", "instanceCount",
+        "volumeSizeInGB", "maxRuntimeInSeconds", "spot", "maxWaitTimeInSeconds", "hyperParameters", "channels",
+        "outputPath", "checkpointUri", "environment", "tags", "gitRevision",
+    ];
+
+    /// <summary>Reads a profile file; errors name the file and the field.</summary>
+    public static TrainingProfile Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Parse(File.ReadAllText(path), $"training profile '{path}'");
+    }
+
+    /// <summary>Parses profile JSON and validates it (<see cref="Validate"/>).</summary>
+    public static TrainingProfile Parse(string json, string source = "training profile")
+    {
+        var reader = ProfileReader.Parse(json, source);
+        var profile = new TrainingProfile
+        {
+            Source = source,
+            JobNamePrefix = reader.RequiredString("jobNamePrefix"),
+            RoleArn = reader.RequiredString("roleArn"),
+            Image = reader.String("image"),
+            Registry = reader.String("registry"),
+            Repository = reader.String("repository"),
+            Version = reader.String("version"),
+            InstanceType = reader.RequiredString("instanceType"),
+            InstanceCount = reader.Int("instanceCount") ?? 1,
+            VolumeSizeInGB = reader.Int("volumeSizeInGB") ?? 50,
+            MaxRuntimeInSeconds = reader.Int("maxRuntimeInSeconds") ?? 86400,
+            Spot = reader.Bool("spot") ?? false,
+            MaxWaitTimeInSeconds = reader.Int("maxWaitTimeInSeconds"),
+            HyperParameters = reader.Map("hyperParameters"),
+            Channels = reader.Map("channels"),
+            OutputPath = reader.RequiredString("outputPath"),
+            CheckpointUri = reader.String("checkpointUri"),
+            Environment = reader.Map("environment"),
+            Tags = reader.Map("tags"),
+            GitRevision = reader.String("gitRevision"),
+        };
+        reader.RejectUnknown(Fields);
+        profile.Validate();
+        return profile;
+    }
+
+    /// <summary>Checks what SageMaker would refuse (or what would waste a spot job) before anything is sent.</summary>
+    /// <exception cref="InvalidProfileException">Names the field at fault.</exception>
+    public void Validate()
+    {
+        ProfileChecks.Required(Source, "jobNamePrefix", JobNamePrefix);
+        ProfileChecks.Required(Source, "roleArn", RoleArn);
+        ProfileChecks.Required(Source, "instanceType", InstanceType);
+        ProfileChecks.Required(Source, "outputPath", OutputPath);
+        ProfileChecks.Image(Source, Image, Repository, Version);
+        ProfileChecks.AtLeast(Source, "instanceCount", InstanceCount, 1);
+        ProfileChecks.AtLeast(Source, "volumeSizeInGB", VolumeSizeInGB, 1);
+        ProfileChecks.AtLeast(Source, "maxRuntimeInSeconds", MaxRuntimeInSeconds, 1);
+        ProfileChecks.StorageUri(Source, "outputPath", OutputPath);
+        ProfileChecks.StorageUri(Source, "checkpointUri", CheckpointUri);
+        ProfileChecks.Environment(Source, Environment);
+        if (ResourceNames.Sanitize(JobNamePrefix).Length == 0)
+        {
+            throw ProfileChecks.Error(Source, "jobNamePrefix", $"must contain letters or digits (got '{JobNamePrefix}').");
+        }
+
+        foreach (var (name, uri) in Channels)
+        {
+            if (!ChannelName().IsMatch(name))
+            {
+                throw ProfileChecks.Error(Source, $"channels.{name}", "is not a valid channel name ([A-Za-z0-9.-_]{1,64}).");
+            }
+
+            ProfileChecks.StorageUri(Source, $"channels.{name}", uri);
+        }
+
+        if (Spot)
+        {
+            if (CheckpointUri is null)
+            {
+                throw ProfileChecks.Error(Source, "checkpointUri",
+                    "is required with spot training: an interrupted spot job restarts from the checkpoints synced there, and without them it would start over.");
+            }
+
+            if (MaxWaitTimeInSeconds < MaxRuntimeInSeconds)
+            {
+                throw ProfileChecks.Error(Source, "maxWaitTimeInSeconds",
+                    $"must be at least maxRuntimeInSeconds ({MaxRuntimeInSeconds}) with spot training (got {MaxWaitTimeInSeconds}).");
+            }
+        }
+        else if (MaxWaitTimeInSeconds is not null)
+        {
+            throw ProfileChecks.Error(Source, "maxWaitTimeInSeconds", "applies to spot training only (set 'spot': true).");
+        }
+    }
+
+    /// <summary>The spot wait limit sent to SageMaker (null without spot).</summary>
+    public int? EffectiveMaxWaitTimeInSeconds =>
+        Spot ? MaxWaitTimeInSeconds ?? (int)Math.Min(int.MaxValue, 2L * MaxRuntimeInSeconds) : null;
+
+    [GeneratedRegex("^[A-Za-z0-9.\\-_]{1,64}$")]
+    private static partial Regex ChannelName();
+}
