@@ -57,6 +57,10 @@ public class HyperparametersTests
     }
 
     [Test]
+    public void Job_creation_knows_exactly_the_hyperparameters_the_trainer_accepts() =>
+        Assert.That(D2.Operations.Operations.TrainerHyperParameters.All, Is.EquivalentTo(Hyperparameters.Known.Keys));
+
+    [Test]
     public void The_same_key_in_both_spellings_is_an_error()
     {
         Assert.That(Assert.Throws<JobInputException>(() => Load("""{"eval-only": "true", "eval_only": "false"}"""))!.Message, Does.Contain("twice"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using D2.Operations.Operations;
 
 namespace D2.Trainer.SageMaker;
 
@@ -12,17 +13,18 @@ namespace D2.Trainer.SageMaker;
 /// </summary>
 internal sealed class Hyperparameters
 {
-    public const string ConfigFile = "config-file";
-    public const string LocalConfigFile = "local-config-file";
-    public const string Opts = "opts";
-    public const string Resume = "resume";
-    public const string EvalOnly = "eval-only";
-    public const string Seed = "seed";
-    public const string TrainDatasets = "train-datasets";
-    public const string TestDatasets = "test-datasets";
-    public const string TrainingAnnotations = "training-annotations";
-    public const string ValidationAnnotations = "validation-annotations";
-    public const string ClassName = "class-name";
+    // The names are shared with job creation (D2.Operations), so a profile and the trainer cannot drift apart.
+    public const string ConfigFile = TrainerHyperParameters.ConfigFile;
+    public const string LocalConfigFile = TrainerHyperParameters.LocalConfigFile;
+    public const string Opts = TrainerHyperParameters.Opts;
+    public const string Resume = TrainerHyperParameters.Resume;
+    public const string EvalOnly = TrainerHyperParameters.EvalOnly;
+    public const string Seed = TrainerHyperParameters.Seed;
+    public const string TrainDatasets = TrainerHyperParameters.TrainDatasets;
+    public const string TestDatasets = TrainerHyperParameters.TestDatasets;
+    public const string TrainingAnnotations = TrainerHyperParameters.TrainingAnnotations;
+    public const string ValidationAnnotations = TrainerHyperParameters.ValidationAnnotations;
+    public const string ClassName = TrainerHyperParameters.ClassName;
 
     /// <summary>Every key a job may set, with what it does (printed when a key is unknown).</summary>
     public static IReadOnlyDictionary<string, string> Known { get; } = new Dictionary<string, string>(StringComparer.Ordinal)

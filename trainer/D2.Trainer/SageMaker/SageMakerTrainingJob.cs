@@ -6,6 +6,7 @@ using D2.Detection.Data;
 using D2.Detection.Data.Datasets;
 using D2.Detection.Data.Loader;
 using D2.Detection.Inference;
+using D2.Operations.Operations;
 using D2.Trainer.Training;
 
 namespace D2.Trainer.SageMaker;
@@ -19,8 +20,8 @@ namespace D2.Trainer.SageMaker;
 /// </summary>
 internal static class SageMakerTrainingJob
 {
-    public const string TrainingChannel = "training";
-    public const string ValidationChannel = "validation";
+    public const string TrainingChannel = TrainerHyperParameters.TrainingChannel;
+    public const string ValidationChannel = TrainerHyperParameters.ValidationChannel;
 
     /// <returns>the process exit code: 0 done or stopped, 2 bad input (ClientError), 1 anything else (AlgorithmError)</returns>
     public static int Run(SageMakerPaths paths, TextWriter log, TextWriter error, CancellationToken stop, bool liveProgress = false)
