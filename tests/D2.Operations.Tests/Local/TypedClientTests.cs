@@ -51,6 +51,34 @@ public class TypedClientTests
     }
 
     [Test]
+    public async Task CreatingThroughTheTypedClientMapsAwsErrorsToTypedExceptions()
+    {
+        await using var local = await LocalHarness.StartAsync();
+        using var client = new SageMakerClient(Options(local));
+        var json = TrainingRequests.Create("typed-create", TrainingRequests.DataFolder(local.Root), Path.Combine(local.Root, "out"));
+        var request = System.Text.Json.JsonSerializer.Deserialize<D2.Operations.Aws.SageMaker.CreateTrainingJobRequest>(json.ToJsonString(), AwsJson.PascalCase)!;
+
+        // file:// URIs pass the client's validation against a local SageMaker (AWS's model admits only s3:// and https://).
+        var created = await client.CreateTrainingJobAsync(request);
+        Assert.That(created.TrainingJobArn, Is.EqualTo("arn:aws:sagemaker:us-east-1:000000000000:training-job/typed-create"));
+        await local.WaitForJobAsync("typed-create", "Completed");
+
+        var duplicate = await Assert.ThrowsAsync<ResourceInUseException>(() => client.CreateTrainingJobAsync(request));
+        Assert.That(duplicate!.ErrorCode, Is.EqualTo("ResourceInUse"));
+        Assert.That(duplicate.ErrorMessage, Does.Contain("already exists"));
+
+        // A bad name never leaves the client: it is checked against the model first, with AWS's wording.
+        var invalid = await Assert.ThrowsAsync<AwsRequestValidationException>(() => client.CreateTrainingJobAsync(request with { TrainingJobName = "bad_name!" }));
+        Assert.That(invalid!.Message, Does.Contain("trainingJobName").And.Contain("bad_name!"));
+
+        // The same request sent past the client's check is refused by the server in AWS's format.
+        json["TrainingJobName"] = "bad_name!";
+        var (type, message) = await local.ErrorAsync("CreateTrainingJob", json);
+        Assert.That(type, Is.EqualTo("ValidationException"));
+        Assert.That(message, Does.Contain("Value 'bad_name!' at 'trainingJobName' failed to satisfy constraint"));
+    }
+
+    [Test]
     public async Task EndpointThroughSageMakerAndRuntimeClients()
     {
         await using var local = await LocalHarness.StartAsync();
