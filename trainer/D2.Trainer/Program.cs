@@ -8,6 +8,7 @@ var root = new RootCommand("d2: train, evaluate and run Detectron2-style detecto
     ModelInfoCommand.Create(),
     TrainCommand.Create(),
     PredictCommand.Create(),
+    ConvertModelCommand.Create(),
     SynthBalloonsCommand.Create(),
     LocalSageMakerCommand.Create(),
 };

@@ -74,7 +74,6 @@ public class ModelArtifactTests
     }
 
     [TestCase("config.yaml")]
-    [TestCase("metadata.json")]
     [TestCase("model_final.safetensors")]
     public void A_missing_file_is_reported_with_its_path(string file)
     {
@@ -82,6 +81,24 @@ public class ModelArtifactTests
         File.Delete(Path.Combine(directory, file));
         Assert.That(() => ModelArtifact.Read(directory),
             Throws.TypeOf<ModelArtifactException>().With.Message.Contains(Path.Combine(directory, file)));
+    }
+
+    [Test]
+    public void Without_metadata_json_classes_are_named_by_index_as_in_a_detectron2_folder()
+    {
+        WriteTiny();
+        File.Delete(Path.Combine(directory, "metadata.json"));
+        var artifact = ModelArtifact.Read(directory);
+        Assert.That(artifact.Metadata.ClassNames, Is.EqualTo(new[] { "0", "1" }));
+        Assert.That(artifact.Metadata.InputFormat, Is.EqualTo("BGR"));
+    }
+
+    [Test]
+    public void Detectron2_thing_classes_are_read_as_class_names()
+    {
+        WriteTiny();
+        File.WriteAllText(Path.Combine(directory, "metadata.json"), """{"thing_classes": ["cat", "dog"]}""");
+        Assert.That(ModelArtifact.Read(directory).Metadata.ClassNames, Is.EqualTo(new[] { "cat", "dog" }));
     }
 
     [Test]

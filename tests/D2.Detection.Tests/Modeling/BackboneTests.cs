@@ -75,7 +75,7 @@ public class BackboneTests
     public void FPN_outputs_p2_to_p6_at_their_strides()
     {
         using var fpn = new FPN(ResNet.Build(18, ["res2", "res3", "res4", "res5"], "GN", 0, res2OutChannels: 64), ["res2", "res3", "res4", "res5"], 64, topBlock: new LastLevelMaxPool());
-        Assert.That(fpn.SizeDivisibility, Is.EqualTo(64));
+        Assert.That(fpn.SizeDivisibility, Is.EqualTo(32), "Detectron2 pads to the stride of res5, not of p6");
         using var scope = NewDisposeScope();
         var outputs = fpn.forward(randn(2, 3, 128, 192));
         Assert.That(outputs.Keys, Is.EqualTo(new[] { "p2", "p3", "p4", "p5", "p6" }));

@@ -16,7 +16,7 @@ internal sealed record CheckpointData(List<KeyValuePair<string, Tensor>> Model, 
 /// sets <c>matching_heuristics</c>).</item>
 /// <item>any other <c>.pkl</c>: Caffe2 / Detectron1 (ImageNet <c>R-50.pkl</c>; Detectron1 files keep blobs under <c>blobs</c>),
 /// <c>*_momentum</c> blobs dropped, renamed by <see cref="Caffe2Names"/> and matched by suffix.</item>
-/// <item><c>.pth</c>/<c>.pt</c>: a torch state dict (or one under <c>model</c>), matched by suffix as Detectron2 does.</item>
+/// <item><c>.pth</c>/<c>.pt</c>: a Detectron2 checkpoint (state dict under <c>model</c>) by exact name, or a bare torch state dict matched by suffix, as Detectron2 does.</item>
 /// <item><c>.safetensors</c> (this port's format): exact names; a training-state file contributes its <c>model.*</c> tensors.</item>
 /// </list>
 /// </summary>
@@ -70,7 +70,10 @@ internal static class CheckpointReader
         var loaded = TorchCheckpointReader.Read(path);
         // Hashtable order is arbitrary; sorting keeps reports reproducible.
         var model = TorchCheckpointReader.StateDict(path, loaded).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
-        return new CheckpointData(model, null, MatchingHeuristics: true, []);
+        // Detectron2 matches by suffix only a bare state dict (another codebase's); its own checkpoints, which keep the
+        // weights under "model", load by exact name.
+        var bare = loaded["model"] is not Hashtable;
+        return new CheckpointData(model, null, MatchingHeuristics: bare, bare ? [] : ["Reading the \"model\" entry of a Detectron2 checkpoint."]);
     }
 
     /// <summary>fvcore's <c>_convert_ndarray_to_tensor</c>: every value must be an array; dtypes are kept (float64 stays float64).</summary>

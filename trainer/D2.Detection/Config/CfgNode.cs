@@ -115,6 +115,9 @@ public sealed partial class CfgNode
     /// <exception cref="ConfigException">every problem found, one per line</exception>
     public void Validate() => ConfigValidator.Validate(this);
 
+    /// <summary>Validates for <paramref name="purpose"/>: prediction ignores settings that only training reads.</summary>
+    public void Validate(ConfigPurpose purpose) => ConfigValidator.Validate(this, purpose);
+
     /// <summary>Every leaf as (full key, value), depth first in key order of insertion.</summary>
     public IEnumerable<KeyValuePair<string, object?>> Leaves()
     {

@@ -10,7 +10,8 @@ public static class ConfigLoader
     /// <param name="configFile">a model-zoo name (see <see cref="ModelZoo"/>) or a file path</param>
     /// <param name="opts">alternating <c>FULL.KEY value</c> pairs, as after Detectron2's named arguments</param>
     /// <example><c>ConfigLoader.Load("COCO-Detection/faster_rcnn_R_50_FPN_3x", ["MODEL.DEVICE", "cpu"])</c></example>
-    public static CfgNode Load(string configFile, IReadOnlyList<string>? opts = null, bool freeze = true)
+    /// <param name="purpose">what the config is for: <see cref="ConfigPurpose.Inference"/> accepts training-only features</param>
+    public static CfgNode Load(string configFile, IReadOnlyList<string>? opts = null, bool freeze = true, ConfigPurpose purpose = ConfigPurpose.Training)
     {
         var cfg = DefaultConfig.Create();
         cfg.MergeFromFile(ModelZoo.GetConfigFile(configFile));
@@ -19,7 +20,7 @@ public static class ConfigLoader
             cfg.MergeFromList(opts);
         }
 
-        cfg.Validate();
+        cfg.Validate(purpose);
         if (freeze)
         {
             cfg.Freeze();

@@ -29,7 +29,7 @@ internal static class ConfigValidator
         Bool,
     }
 
-    public static void Validate(CfgNode cfg)
+    public static void Validate(CfgNode cfg, ConfigPurpose purpose = ConfigPurpose.Training)
     {
         var problems = new List<(string Key, string Message)>();
         foreach (var (key, value) in cfg.Leaves())
@@ -40,7 +40,7 @@ internal static class ConfigValidator
             }
         }
 
-        SupportedFeatures.Check(cfg, problems);
+        SupportedFeatures.Check(cfg, problems, purpose);
         if (problems.Count == 1)
         {
             throw new ConfigException(problems[0].Message) { Key = problems[0].Key };

@@ -5,7 +5,9 @@ namespace D2.Detection.Config;
 /// <summary>
 /// What this port implements of Detectron2's config. Every Detectron2 key loads, but a feature that is not
 /// implemented yet must keep its default: a config that turns it on fails here, naming the key, the value
-/// and the feature, instead of training something other than what it asks for.
+/// and the feature, instead of training something other than what it asks for. For prediction
+/// (<see cref="ConfigPurpose.Inference"/>) only what changes DefaultPredictor's output is checked: a model trained by
+/// Detectron2 with AMP, random crops or SyncBN predicts like any other, so its dumped config must load.
 /// </summary>
 internal static partial class SupportedFeatures
 {
@@ -14,6 +16,33 @@ internal static partial class SupportedFeatures
     private const string OtherNorms = "other norms; synchronized BatchNorm needs torch.distributed, which TorchSharp lacks";
 
     /// <summary>Keys (or whole groups) that must hold their Detectron2 default, and the feature they belong to.</summary>
+    /// <summary>
+    /// Keys of <see cref="DefaultOnly"/> and <see cref="Choices"/> that DefaultPredictor never reads: training, data
+    /// loading and evaluation settings, and the settings of heads that other (still checked) keys leave unbuilt
+    /// (RetinaNet, semantic/panoptic heads, Cascade and keypoint heads). TEST.AUG drives GeneralizedRCNNWithTTA, which
+    /// DefaultPredictor does not use.
+    /// </summary>
+    private static readonly HashSet<string> NotReadByPredictor = new(StringComparer.Ordinal)
+    {
+        "MODEL.ROI_KEYPOINT_HEAD", "TEST.KEYPOINT_OKS_SIGMAS",
+        "DATASETS.PROPOSAL_FILES_TRAIN", "DATASETS.PROPOSAL_FILES_TEST",
+        "DATASETS.PRECOMPUTED_PROPOSAL_TOPK_TRAIN", "DATASETS.PRECOMPUTED_PROPOSAL_TOPK_TEST",
+        "MODEL.RETINANET", "MODEL.SEM_SEG_HEAD", "MODEL.PANOPTIC_FPN", "MODEL.ROI_BOX_CASCADE_HEAD",
+        "MODEL.ROI_BOX_HEAD.TRAIN_ON_PRED_BOXES", "MODEL.ROI_BOX_HEAD.USE_FED_LOSS",
+        "INPUT.CROP", "SOLVER.AMP", "SOLVER.REFERENCE_WORLD_SIZE", "TEST.AUG", "TEST.PRECISE_BN", "TEST.EXPECTED_RESULTS", "VIS_PERIOD",
+        "MODEL.RPN.BBOX_REG_LOSS_TYPE", "MODEL.ROI_BOX_HEAD.BBOX_REG_LOSS_TYPE",
+        "INPUT.MASK_FORMAT", "INPUT.RANDOM_FLIP", "INPUT.MIN_SIZE_TRAIN_SAMPLING", "DATALOADER.SAMPLER_TRAIN",
+        "SOLVER.LR_SCHEDULER_NAME", "SOLVER.WARMUP_METHOD", "SOLVER.CLIP_GRADIENTS.CLIP_TYPE",
+    };
+
+    /// <summary>Norms that are BatchNorm in eval mode: synchronisation only changes how training computes batch statistics.</summary>
+    private static readonly string[] InferenceNorms = [.. Norms, "SyncBN", "naiveSyncBN", "nnSyncBN"];
+
+    private static readonly HashSet<string> NormKeys = new(StringComparer.Ordinal)
+    {
+        "MODEL.RESNETS.NORM", "MODEL.FPN.NORM", "MODEL.ROI_BOX_HEAD.NORM", "MODEL.ROI_MASK_HEAD.NORM",
+    };
+
     private static readonly (string Key, string Feature)[] DefaultOnly =
     [
         ("MODEL.KEYPOINT_ON", "keypoint detection"),
@@ -75,11 +104,12 @@ internal static partial class SupportedFeatures
     ];
 
     /// <summary>Adds one line per unsupported setting of <paramref name="cfg"/> to <paramref name="problems"/>.</summary>
-    public static void Check(CfgNode cfg, List<(string Key, string Message)> problems)
+    public static void Check(CfgNode cfg, List<(string Key, string Message)> problems, ConfigPurpose purpose = ConfigPurpose.Training)
     {
+        var inference = purpose == ConfigPurpose.Inference;
         foreach (var (key, feature) in DefaultOnly)
         {
-            if (!cfg.ContainsKey(key) || !DefaultConfig.TryGetDefault(key, out var defaultValue))
+            if ((inference && NotReadByPredictor.Contains(key)) || !cfg.ContainsKey(key) || !DefaultConfig.TryGetDefault(key, out var defaultValue))
             {
                 continue;
             }
@@ -94,8 +124,14 @@ internal static partial class SupportedFeatures
             }
         }
 
-        foreach (var (key, supported, feature) in Choices)
+        foreach (var (key, choices, feature) in Choices)
         {
+            if (inference && NotReadByPredictor.Contains(key))
+            {
+                continue;
+            }
+
+            var supported = inference && NormKeys.Contains(key) ? InferenceNorms : choices;
             if (cfg.ContainsKey(key) && cfg[key] is string value && !supported.Contains(value, StringComparer.Ordinal))
             {
                 problems.Add((key, $"{key} = {PythonRepr.Format(value)}: not supported yet ({feature}); "

@@ -10,9 +10,9 @@ namespace D2.Detection.Inference;
 
 /// <summary>
 /// The default <see cref="IImagePreprocessor"/>: SkiaSharp decoding with Detectron2's read_image semantics (EXIF orientation
-/// applied, converted to RGB with any alpha dropped) and DefaultPredictor's test-time ResizeShortestEdge. The resize runs
-/// Torch's antialiased bilinear kernel on uint8 pixels, the port of PIL's BILINEAR resample that Detectron2 uses for
-/// uint8 images. This is the single place to switch to the data pipeline's shared decoder and transforms.
+/// applied, converted to RGB with any alpha dropped) and DefaultPredictor's test-time ResizeShortestEdge. The resize is
+/// Pillow's BILINEAR on the uint8 pixels (<see cref="PilResize"/>, byte for byte), which Detectron2's ResizeTransform
+/// calls through <c>Image.fromarray(img).resize(...)</c>; torch's antialiased interpolate only approximates it.
 /// </summary>
 public sealed class ImagePreprocessor : IImagePreprocessor
 {
@@ -83,17 +83,22 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         if (height <= 0 || width <= 0)
             throw new InvalidImageException($"The image has no pixels ({width}x{height}).");
         var rgba = ReadRgba(image);
-        using var scope = NewDisposeScope();
-        var chw = tensor(rgba, [height, width, 4]).narrow(2, 0, 3).permute(2, 0, 1);
-        if (InputFormat == "BGR")
-            chw = chw.flip(0);
-        var (newHeight, newWidth) = GetOutputShape(height, width, ShortEdgeLength, MaxSize);
-        if (newHeight != height || newWidth != width)
+        // HWC bytes in INPUT.FORMAT order, as DefaultPredictor holds the image before its transform.
+        var bgr = InputFormat == "BGR";
+        var pixels = new byte[(long)height * width * 3];
+        for (long i = 0, o = 0; o < pixels.LongLength; i += 4, o += 3)
         {
-            chw = nn.functional.interpolate(chw.unsqueeze(0).contiguous(), [newHeight, newWidth],
-                mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
+            pixels[o] = rgba[bgr ? i + 2 : i];
+            pixels[o + 1] = rgba[i + 1];
+            pixels[o + 2] = rgba[bgr ? i : i + 2];
         }
-        var input = chw.to(float32).contiguous().MoveToOuterDisposeScope();
+        var buffer = new ImageBuffer(pixels, height, width, 3);
+        var (newHeight, newWidth) = GetOutputShape(height, width, ShortEdgeLength, MaxSize);
+        // Pillow returns a copy when the size is unchanged, so skipping is exact.
+        if (newHeight != height || newWidth != width)
+            buffer = PilResize.Bilinear(buffer, newHeight, newWidth);
+        using var scope = NewDisposeScope();
+        var input = buffer.ToTensor().to(float32).contiguous().MoveToOuterDisposeScope();
         return new PreprocessedImage(input, height, width);
     }
 

@@ -8,6 +8,8 @@ namespace D2.Detection.Inference;
 /// The model artifact (the contents of <c>/opt/ml/model</c>, packed by SageMaker into model.tar.gz): weights under
 /// Detectron2 parameter names (<c>model_final.safetensors</c>, readable from Python too), the fully resolved
 /// <c>config.yaml</c> and <c>metadata.json</c> (<see cref="ModelMetadata"/>).
+/// <see cref="Read"/> also takes a folder that Detectron2 wrote: its dumped <c>config.yaml</c> and <c>model_final.pth</c>
+/// (or a model-zoo <c>.pkl</c>), with <c>metadata.json</c> optional (classes are then named by index).
 /// </summary>
 public sealed class ModelArtifact
 {
@@ -26,7 +28,14 @@ public sealed class ModelArtifact
     /// <summary>The artifact's folder (full path).</summary>
     public string Directory { get; }
 
-    /// <summary>The weights: <c>model_final.safetensors</c>, or the folder's only <c>*.safetensors</c>.</summary>
+    /// <summary>Extensions of weight files, in order of preference for <c>model_final.*</c>.</summary>
+    public static readonly IReadOnlyList<string> WeightExtensions = [".safetensors", ".pth", ".pkl", ".pt"];
+
+    /// <summary>Detectron2's checkpointer writes the name of its newest checkpoint here.</summary>
+    const string LastCheckpointFileName = "last_checkpoint";
+
+    /// <summary>The weights: <c>model_final.*</c> (.safetensors, .pth, .pkl, .pt), else the checkpoint Detectron2's
+    /// <c>last_checkpoint</c> names, else the folder's only weight file.</summary>
     public string WeightsPath { get; }
 
     public string ConfigPath => Path.Combine(Directory, ConfigFileName);
@@ -68,7 +77,8 @@ public sealed class ModelArtifact
         return Read(directory);
     }
 
-    /// <summary>Reads the config and metadata of the artifact in <paramref name="directory"/> and finds its weights.</summary>
+    /// <summary>Reads the config and metadata of the artifact in <paramref name="directory"/> and finds its weights. The
+    /// config is validated for prediction (<see cref="ConfigPurpose.Inference"/>); MODEL.WEIGHTS and OUTPUT_DIR are not used.</summary>
     /// <param name="opts">config overrides applied after config.yaml (e.g. MODEL.DEVICE cpu)</param>
     /// <exception cref="ModelArtifactException">the folder or one of its files is missing or unusable; names the path</exception>
     public static ModelArtifact Read(string directory, IReadOnlyList<string>? opts = null)
@@ -84,40 +94,60 @@ public sealed class ModelArtifact
         if (!File.Exists(configPath))
             throw new ModelArtifactException(configPath, "the model's config is missing (every artifact holds the resolved config.yaml).");
         var metadataPath = Path.Combine(fullPath, MetadataFileName);
-        if (!File.Exists(metadataPath))
-            throw new ModelArtifactException(metadataPath, "the model's metadata (class names, input format) is missing.");
-
-        CfgNode cfg;
-        try
-        {
-            cfg = ConfigLoader.Load(configPath, opts);
-        }
-        catch (ConfigException e)
-        {
-            throw new ModelArtifactException(configPath, e.Message, e);
-        }
-        var metadata = ModelMetadata.Parse(File.ReadAllBytes(metadataPath), metadataPath);
+        var cfg = LoadConfig(configPath, opts);
         var numClasses = cfg.Get<int>("MODEL.ROI_HEADS.NUM_CLASSES");
+        // Detectron2 writes no metadata.json: its folders name classes by index.
+        var metadata = File.Exists(metadataPath)
+            ? ModelMetadata.Parse(File.ReadAllBytes(metadataPath), metadataPath)
+            : new ModelMetadata(ModelMetadata.IndexNames(numClasses), cfg.Get<string>("INPUT.FORMAT"));
         if (metadata.ClassNames.Count != numClasses)
             throw new ModelArtifactException(metadataPath, $"lists {metadata.ClassNames.Count} class names but config.yaml has MODEL.ROI_HEADS.NUM_CLASSES {numClasses}.");
         return new ModelArtifact(fullPath, weights, cfg, metadata);
     }
 
-    static string FindWeights(string directory)
+    /// <summary>A config file (a Detectron2 dump or this project's) loaded for prediction.</summary>
+    /// <exception cref="ModelArtifactException">unreadable, or it turns on a feature that changes predictions and is not supported</exception>
+    internal static CfgNode LoadConfig(string configPath, IReadOnlyList<string>? opts = null)
     {
-        var preferred = Path.Combine(directory, WeightsFileName);
-        if (File.Exists(preferred))
-            return preferred;
-        var candidates = System.IO.Directory.GetFiles(directory, "*.safetensors")
-            .Where(f => !Path.GetFileName(f).StartsWith('.'))
+        try
+        {
+            return ConfigLoader.Load(configPath, opts, purpose: ConfigPurpose.Inference);
+        }
+        catch (ConfigException e)
+        {
+            throw new ModelArtifactException(configPath, e.Message, e);
+        }
+    }
+
+    /// <summary>The weight file of a model folder (see <see cref="WeightsPath"/>).</summary>
+    /// <exception cref="ModelArtifactException">none, or several with none preferred</exception>
+    internal static string FindWeights(string directory)
+    {
+        foreach (var extension in WeightExtensions)
+        {
+            var final = Path.Combine(directory, "model_final" + extension);
+            if (File.Exists(final))
+                return final;
+        }
+        var lastCheckpoint = Path.Combine(directory, LastCheckpointFileName);
+        if (File.Exists(lastCheckpoint))
+        {
+            var named = File.ReadAllText(lastCheckpoint).Trim();
+            var path = Path.Combine(directory, named);
+            if (named.Length > 0 && named.IndexOfAny(['/', '\\']) < 0 && File.Exists(path))
+                return path;
+        }
+        var candidates = System.IO.Directory.GetFiles(directory)
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && WeightExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .Order(StringComparer.Ordinal)
             .ToList();
         return candidates.Count switch
         {
             1 => candidates[0],
-            0 => throw new ModelArtifactException(preferred, "the model weights are missing (no *.safetensors in the model directory)."),
+            0 => throw new ModelArtifactException(Path.Combine(directory, WeightsFileName),
+                "the model weights are missing: no model_final.safetensors, model_final.pth or model_final.pkl (nor any *.safetensors, *.pth, *.pkl) in the model directory."),
             _ => throw new ModelArtifactException(directory,
-                $"holds {candidates.Count} weight files ({string.Join(", ", candidates.Select(Path.GetFileName))}) and no {WeightsFileName}; keep one."),
+                $"holds {candidates.Count} weight files ({string.Join(", ", candidates.Select(Path.GetFileName))}) and no model_final.* or {LastCheckpointFileName}; keep one."),
         };
     }
 }

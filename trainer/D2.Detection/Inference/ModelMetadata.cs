@@ -59,6 +59,10 @@ public sealed record ModelMetadata(
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Class names for a model without metadata: "0", "1", ... (Detectron2's visualiser does the same).</summary>
+    public static IReadOnlyList<string> IndexNames(int numClasses) =>
+        [.. Enumerable.Range(0, numClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <param name="source">names the file in error messages</param>
     /// <exception cref="ModelArtifactException">not JSON, or a field is missing or of the wrong kind</exception>
     public static ModelMetadata Parse(ReadOnlySpan<byte> json, string source)
@@ -77,9 +81,10 @@ public sealed record ModelMetadata(
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new ModelArtifactException(source, "must be a JSON object with \"class_names\".");
-            if (!root.TryGetProperty("class_names", out var names) || names.ValueKind != JsonValueKind.Array
-                || names.EnumerateArray().Any(n => n.ValueKind != JsonValueKind.String))
-                throw new ModelArtifactException(source, "needs \"class_names\": a list of strings (names by class index).");
+            // Detectron2 users keep names as MetadataCatalog's thing_classes; either spelling is read.
+            if (!(root.TryGetProperty("class_names", out var names) || root.TryGetProperty("thing_classes", out names))
+                || names.ValueKind != JsonValueKind.Array || names.EnumerateArray().Any(n => n.ValueKind != JsonValueKind.String))
+                throw new ModelArtifactException(source, "needs \"class_names\" (or Detectron2's \"thing_classes\"): a list of strings (names by class index).");
             return new ModelMetadata(
                 [.. names.EnumerateArray().Select(n => n.GetString()!)],
                 OptionalString(root, "input_format", source) ?? "BGR",

@@ -40,7 +40,8 @@ public sealed class Predictor : IDisposable
             WarmUp();
     }
 
-    /// <summary>Loads the artifact in <paramref name="modelDirectory"/> (see <see cref="ModelArtifact"/>).</summary>
+    /// <summary>Loads the artifact in <paramref name="modelDirectory"/> (see <see cref="ModelArtifact"/>): this project's, or
+    /// a folder Detectron2 wrote (its config.yaml dump and model_final.pth, or a model-zoo .pkl).</summary>
     /// <param name="device">overrides MODEL.DEVICE ("cpu", "cuda", "cuda:1"); null keeps the artifact's</param>
     /// <exception cref="ModelArtifactException">a file is missing or the weights do not fit the config</exception>
     public static Predictor FromModelDirectory(string modelDirectory, string? device = null, IImagePreprocessor? preprocessor = null, bool warmUp = true)
@@ -59,9 +60,9 @@ public sealed class Predictor : IDisposable
                 throw new ModelArtifactException(artifact.WeightsPath, e.Message, e);
             }
             // Unlike fine-tuning, serving random weights for anything the file lacks would be silently wrong.
-            if (report.Missing.Count > 0 || report.SkippedByShape.Count > 0)
+            if (!FitsForInference(report))
                 throw new ModelArtifactException(artifact.WeightsPath, $"does not fit {ModelArtifact.ConfigFileName}:\n{report}");
-            return new Predictor(artifact.Config, model, artifact.Metadata, preprocessor, warmUp, ownsModel: true);
+            return new Predictor(artifact.Config, model, artifact.Metadata, preprocessor, warmUp, ownsModel: true) { LoadReport = report };
         }
         catch
         {
@@ -69,6 +70,20 @@ public sealed class Predictor : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether a load leaves nothing that inference reads at its initial value: every shape matched and nothing is missing
+    /// but BatchNorm's num_batches_tracked, which eval mode never reads (Detectron2 freezes the stem and res2 of a BN
+    /// model into FrozenBatchNorm2d, which has no such buffer).
+    /// </summary>
+    public static bool FitsForInference(CheckpointLoadReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.SkippedByShape.Count == 0 && report.Missing.All(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
+    }
+
+    /// <summary>How the weights were loaded (unused checkpoint keys are listed there); null when the model was given built.</summary>
+    public CheckpointLoadReport? LoadReport { get; private init; }
 
     public CfgNode Config { get; }
 
@@ -103,14 +118,15 @@ public sealed class Predictor : IDisposable
     }
 
     /// <inheritdoc cref="Predict(byte[])"/>
-    public Instances Predict(PreprocessedImage input)
+    /// <param name="trace">collects summaries of the intermediate results (features, proposals, box-head counts)</param>
+    public Instances Predict(PreprocessedImage input, InferenceTrace? trace = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ObjectDisposedException.ThrowIf(disposed, this);
         using var scope = NewDisposeScope();
         List<Instances> outputs;
         lock (modelLock)
-            outputs = Model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)]);
+            outputs = Model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)], trace: trace);
         var result = outputs[0];
         // Detectron2 leaves results on the model's device; here they come back on the CPU, where every consumer reads them.
         if (Model.Device.type != DeviceType.CPU)

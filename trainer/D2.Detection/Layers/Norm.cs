@@ -6,14 +6,15 @@ namespace D2.Detection.Layers;
 public static class Norm
 {
     /// <summary>Names accepted by MODEL.RESNETS.NORM, MODEL.FPN.NORM, MODEL.ROI_BOX_HEAD.NORM, ...</summary>
-    public static readonly IReadOnlyList<string> Supported = ["", "BN", "SyncBN", "FrozenBN", "GN"];
+    public static readonly IReadOnlyList<string> Supported = ["", "BN", "SyncBN", "naiveSyncBN", "nnSyncBN", "FrozenBN", "GN"];
 
     /// <returns>the module, or null for "" (no normalisation)</returns>
     public static nn.Module<Tensor, Tensor>? Create(string norm, long channels) => norm switch
     {
         "" => null,
-        // One process trains on one device here, where SyncBN reduces to BN.
-        "BN" or "SyncBN" => nn.BatchNorm2d(channels),
+        // One process trains on one device here, where SyncBN reduces to BN; in eval mode all of them are BN with running
+        // statistics, under the same state-dict names (Detectron2 models trained with SyncBN load as BN).
+        "BN" or "SyncBN" or "naiveSyncBN" or "nnSyncBN" => nn.BatchNorm2d(channels),
         "FrozenBN" => new FrozenBatchNorm2d(channels),
         // Detectron2 uses 32 groups.
         "GN" => channels % 32 == 0

@@ -66,14 +66,20 @@ public sealed class GeneralizedRCNN : nn.Module
     }
 
     /// <summary>Inference: per input, Instances at (Height, Width) (default: the input's size) with pred_boxes, scores, pred_classes, pred_masks.</summary>
-    public List<Instances> Inference(IReadOnlyList<ModelInput> batch, bool doPostprocess = true)
+    /// <param name="trace">collects summaries of the intermediate results; an FPN's bottom-up features then cost a second pass</param>
+    public List<Instances> Inference(IReadOnlyList<ModelInput> batch, bool doPostprocess = true, InferenceTrace? trace = null)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var images = PreprocessImage(batch);
+        trace?.RecordInput(images);
+        if (trace is not null && _backbone is Backbone.FPN fpn)
+            trace.RecordFeatures(fpn.BottomUp.forward(images.Tensor));
         var features = _backbone.forward(images.Tensor);
+        trace?.RecordFeatures(features);
         var (proposals, _) = _proposalGenerator.Forward(images.ImageSizes, features);
-        var (results, _) = _roiHeads.Forward(features, proposals);
+        trace?.RecordProposals(proposals);
+        var (results, _) = _roiHeads.Forward(features, proposals, trace: trace);
         var output = new List<Instances>();
         for (var i = 0; i < results.Count; i++)
         {

@@ -2,11 +2,13 @@ using System.CommandLine;
 using D2.Detection.Checkpoint;
 using D2.Detection.Config;
 using D2.Detection.Inference;
+using D2.Detection.Modeling;
 
 namespace D2.Trainer.Commands;
 
-/// <summary>`d2 predict`: a model directory (the training job's artifact) applied to one image, as the serving container
-/// would answer it: the JSON response and optionally the PNG overlay.</summary>
+/// <summary>`d2 predict`: a model directory (the training job's artifact, or a folder Detectron2 wrote) applied to one image,
+/// as the serving container would answer it: the JSON response, optionally the PNG overlay and a dump of the intermediate
+/// results.</summary>
 internal static class PredictCommand
 {
     /// <summary>Exit code for unusable input: a missing model directory or file, an unreadable image, a bad device.</summary>
@@ -15,20 +17,31 @@ internal static class PredictCommand
     public static Command Create()
     {
         // Checked in the action rather than marked Required, so that a missing path is bad input (exit 2) too.
-        var model = new Option<string>("--model") { Description = "Required: model directory with model_final.safetensors, config.yaml and metadata.json (the contents of /opt/ml/model)." };
+        var model = new Option<string>("--model") { Description = "Required: model directory: config.yaml and weights (model_final.safetensors, or Detectron2's model_final.pth or a model-zoo .pkl), metadata.json optional (the contents of /opt/ml/model, or a Detectron2 output folder)." };
         var image = new Option<string>("--image") { Description = "Required: the image file (JPEG, PNG, BMP, GIF, WebP)." };
         var output = new Option<string>("--out") { Description = "Write the PNG overlay (masks, boxes, labels) to this file." };
         var json = new Option<string>("--json") { Description = "Write the JSON response to this file instead of standard output." };
-        var device = new Option<string>("--device") { Description = "MODEL.DEVICE to run on (cpu, cuda, cuda:N); default: the model's config." };
+        var device = new Option<string>("--device") { Description = "MODEL.DEVICE to run on (cpu, cuda, cuda:N); default: the model's config, or cpu when it asks for CUDA and there is none." };
+        var dump = new Option<string?>("--dump")
+        {
+            Description = "Also write the intermediate results (feature statistics per level, top RPN proposals, box-head counts, instances) as JSON: to the given file, else <json>.dump.json beside --json, else <image name>.dump.json.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("predict", "Run a trained model on one image: the inference response as JSON (pred_boxes, scores, pred_classes, pred_masks_rle, image_size, class_names) and an optional PNG overlay.")
         {
-            model, image, output, json, device,
+            model, image, output, json, device, dump,
         };
-        command.SetAction(parse => Run(parse.GetValue(model), parse.GetValue(image), parse.GetValue(output), parse.GetValue(json), parse.GetValue(device)));
+        command.SetAction(parse =>
+        {
+            // --dump with no value asks for the default path; without the option there is no dump.
+            var dumpResult = parse.GetResult(dump);
+            var dumpPath = dumpResult is null ? null : parse.GetValue(dump) ?? "";
+            return Run(parse.GetValue(model), parse.GetValue(image), parse.GetValue(output), parse.GetValue(json), parse.GetValue(device), dumpPath);
+        });
         return command;
     }
 
-    static int Run(string? modelDirectory, string? imagePath, string? overlayPath, string? jsonPath, string? device)
+    static int Run(string? modelDirectory, string? imagePath, string? overlayPath, string? jsonPath, string? device, string? dumpPath)
     {
         if (string.IsNullOrWhiteSpace(modelDirectory))
             return Fail("--model is required: the model directory (model_final.safetensors, config.yaml, metadata.json).");
@@ -40,6 +53,7 @@ internal static class PredictCommand
         Predictor predictor;
         try
         {
+            device ??= CpuFallback(modelDirectory);
             predictor = Predictor.FromModelDirectory(modelDirectory, device);
         }
         catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
@@ -48,6 +62,9 @@ internal static class PredictCommand
         }
         using (predictor)
         {
+            // Unused checkpoint keys do not change predictions but may mean the config is not the one trained with.
+            if (predictor.LoadReport is { Unexpected.Count: > 0 } report)
+                Console.Error.WriteLine($"d2 predict: note: {report.Unexpected.Count} checkpoint keys are not used by the model: {string.Join(", ", report.Unexpected.Take(10))}{(report.Unexpected.Count > 10 ? ", ..." : "")}");
             SkiaSharp.SKBitmap bitmap;
             try
             {
@@ -57,8 +74,10 @@ internal static class PredictCommand
             {
                 return Fail($"{Path.GetFullPath(imagePath)}: {e.Message}");
             }
+            var trace = dumpPath is null ? null : new InferenceTrace();
             using (bitmap)
-            using (var instances = predictor.Predict(bitmap))
+            using (var input = predictor.Preprocessor.Preprocess(bitmap))
+            using (var instances = predictor.Predict(input, trace))
             {
                 var response = InstancesJson.ToUtf8Bytes(instances, predictor.ClassNames, indented: true);
                 if (jsonPath is null)
@@ -72,6 +91,15 @@ internal static class PredictCommand
                     AtomicFile.Write(jsonPath, stream => stream.Write(response));
                     Console.WriteLine($"wrote {jsonPath} ({instances.Length} instances)");
                 }
+                if (trace is not null)
+                {
+                    var path = dumpPath is { Length: > 0 } ? dumpPath
+                        : jsonPath is not null ? Path.ChangeExtension(jsonPath, ".dump.json")
+                        : Path.GetFileNameWithoutExtension(imagePath) + ".dump.json";
+                    var text = PredictionDump.ToUtf8Bytes(predictor.Config, trace, instances, predictor.ClassNames);
+                    AtomicFile.Write(path, stream => stream.Write(text));
+                    (jsonPath is null ? Console.Error : Console.Out).WriteLine($"wrote {path}");
+                }
                 if (overlayPath is not null)
                 {
                     var png = Visualizer.DrawInstancesPng(bitmap, instances, predictor.ClassNames);
@@ -82,6 +110,21 @@ internal static class PredictCommand
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Detectron2 dumps MODEL.DEVICE cuda from its GPU training; on a host without CUDA, and with no --device given, the
+    /// model runs on the CPU instead of failing (the note says so). Null keeps the config's device.
+    /// </summary>
+    static string? CpuFallback(string modelDirectory)
+    {
+        if (TorchSharp.torch.cuda.is_available())
+            return null;
+        var configured = ModelArtifact.Read(modelDirectory).Config.Get<string>("MODEL.DEVICE");
+        if (!configured.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
+            return null;
+        Console.Error.WriteLine($"d2 predict: note: config.yaml asks for MODEL.DEVICE {configured}, but CUDA is not available here; running on cpu (--device chooses).");
+        return "cpu";
     }
 
     static int Fail(string message)

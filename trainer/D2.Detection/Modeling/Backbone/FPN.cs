@@ -67,10 +67,15 @@ public sealed class FPN : Backbone
         }
         // Registered last, as Detectron2's FPN assigns it last: state_dict() lists fpn_* before bottom_up.*.
         register_module("bottom_up", bottomUp);
-        _sizeDivisibility = (int)_outputShape.Values.Max(s => s.Stride);
+        // Detectron2 pads to the stride of the last input (res5: 32), not of the top block (p6: 64): an 800-pixel side
+        // stays 800, and p6 is max-pooled from p5 with ceil rounding.
+        _sizeDivisibility = (int)strides[^1];
     }
 
     public override IReadOnlyDictionary<string, ShapeSpec> OutputShape => _outputShape;
+
+    /// <summary>The backbone whose features the FPN combines (Detectron2's bottom_up).</summary>
+    public Backbone BottomUp => _bottomUp;
 
     public override int SizeDivisibility => _sizeDivisibility;
 

@@ -119,13 +119,15 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
 
     /// <summary>Detectron2's inference: softmax scores, decoded boxes, then per image threshold, per-class NMS and top-k.</summary>
     /// <returns>per image, "pred_boxes", "scores", "pred_classes" in the proposals' (unpadded input) coordinates</returns>
-    public List<Instances> Inference((Tensor Scores, Tensor ProposalDeltas) predictions, IReadOnlyList<Instances> proposals)
+    /// <param name="trace">receives the pre-NMS candidate counts</param>
+    public List<Instances> Inference((Tensor Scores, Tensor ProposalDeltas) predictions, IReadOnlyList<Instances> proposals, InferenceTrace? trace = null)
     {
         using var scope = NewDisposeScope();
         var boxes = PredictBoxes(predictions.ProposalDeltas, proposals);
         var scores = PredictProbs(predictions.Scores, proposals);
         var (instances, _) = FastRcnnInference.Run(boxes, scores, proposals.Select(p => p.ImageSize).ToList(),
             TestScoreThreshold, TestNmsThreshold, TestTopKPerImage);
+        trace?.RecordBoxHead(scores, TestScoreThreshold, instances);
         foreach (var instance in instances)
             instance.MoveToOuterDisposeScope();
         return instances;

@@ -76,7 +76,7 @@ public sealed class StandardROIHeads : nn.Module
     /// <param name="targets">per image, "gt_boxes", "gt_classes" (and "gt_masks" with masks on); required in training</param>
     /// <returns>in training the losses; in inference per image "pred_boxes", "scores", "pred_classes" (and "pred_masks")</returns>
     public (List<Instances> Instances, Dictionary<string, Tensor> Losses) Forward(IReadOnlyDictionary<string, Tensor> features,
-        IReadOnlyList<Instances> proposals, IReadOnlyList<Instances>? targets = null)
+        IReadOnlyList<Instances> proposals, IReadOnlyList<Instances>? targets = null, InferenceTrace? trace = null)
     {
         if (training)
         {
@@ -95,7 +95,7 @@ public sealed class StandardROIHeads : nn.Module
         using (no_grad())
         {
             using var scope = NewDisposeScope();
-            var instances = ForwardBoxInference(features, proposals);
+            var instances = ForwardBoxInference(features, proposals, trace);
             if (_maskHead is not null)
                 ForwardMaskInference(features, instances);
             foreach (var instance in instances)
@@ -167,11 +167,11 @@ public sealed class StandardROIHeads : nn.Module
         return _boxPredictor.Losses(predictions, proposals);
     }
 
-    private List<Instances> ForwardBoxInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals)
+    private List<Instances> ForwardBoxInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals, InferenceTrace? trace)
     {
         var boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
         var predictions = _boxPredictor.forward(_boxHead.forward(boxFeatures));
-        return _boxPredictor.Inference(predictions, proposals);
+        return _boxPredictor.Inference(predictions, proposals, trace);
     }
 
     private Dictionary<string, Tensor> ForwardMaskTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals)
