@@ -1,4 +1,55 @@
-// The hosting contract (/ping, /invocations over the D2.Detection predictor) is not built yet.
-// Until it is, refuse to start rather than answer /ping for a model that cannot predict.
-await Console.Error.WriteLineAsync("D2.Serving: the SageMaker hosting server is not implemented yet; nothing to serve.");
-return 64;
+using D2.Detection;
+using D2.Detection.Config;
+using D2.Detection.Inference;
+using D2.Serving;
+
+// SageMaker starts the hosting container as `docker run IMAGE serve`; the argument is optional here.
+if (args.Length > 1 || (args.Length == 1 && args[0] != "serve"))
+{
+    Console.Error.WriteLine("usage: D2.Serving [serve]   (settings come from SageMaker's environment: SAGEMAKER_BIND_TO_PORT, SAGEMAKER_BASE_DIR, ...)");
+    return 64;
+}
+
+ServingOptions options;
+Predictor predictor;
+try
+{
+    options = ServingOptions.FromEnvironment();
+    var device = options.Device;
+    if (device is null)
+    {
+        device = TorchRuntime.DeviceForInference(ModelArtifact.Read(options.ModelDirectory).Config.Get<string>("MODEL.DEVICE"), out var note);
+        if (note is not null)
+            Console.Error.WriteLine($"D2.Serving: {note}");
+    }
+    // Loaded and warmed up before the port opens: /ping answers only once predictions are fast.
+    predictor = Predictor.FromModelDirectory(options.ModelDirectory, device);
+}
+catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
+{
+    Console.Error.WriteLine($"D2.Serving: cannot serve: {e.Message}");
+    return 2;
+}
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxPayloadMegabytes * 1024L * 1024L + 1);
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(predictor);
+builder.Services.AddSingleton<Invocations>();
+var app = builder.Build();
+
+app.MapGet("/ping", () => Results.Ok());
+app.MapPost("/invocations", (HttpRequest request, Invocations invocations, CancellationToken cancellationToken) => invocations.HandleAsync(request, cancellationToken));
+// Batch transform asks for these before the first record.
+app.MapGet("/execution-parameters", () => Results.Json(new Dictionary<string, object>
+{
+    ["MaxConcurrentTransforms"] = options.Workers,
+    ["BatchStrategy"] = "SINGLE_RECORD",
+    ["MaxPayloadInMB"] = options.MaxPayloadMegabytes,
+}));
+app.Lifetime.ApplicationStopped.Register(predictor.Dispose);
+
+app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}", options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port);
+await app.RunAsync();
+return 0;

@@ -33,6 +33,21 @@ public static class TorchRuntime
         throw new ArgumentException($"MODEL.DEVICE '{name}' is not valid: use 'cpu', 'cuda' or 'cuda:N'.", nameof(name));
     }
 
+    /// <summary>
+    /// The device a served or predicting model runs on: <paramref name="configured"/> (MODEL.DEVICE), except that a CUDA
+    /// request where CUDA is unavailable (the CPU image, a CPU instance) falls back to "cpu"; <paramref name="note"/>
+    /// then says so, for the log.
+    /// </summary>
+    public static string DeviceForInference(string configured, out string? note)
+    {
+        ArgumentNullException.ThrowIfNull(configured);
+        note = null;
+        if (cuda.is_available() || !configured.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
+            return configured;
+        note = $"MODEL.DEVICE is {configured}, but CUDA is not available here; running on cpu.";
+        return "cpu";
+    }
+
     /// <summary>Key facts about the runtime, in the order `d2 info` prints them.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Describe() =>
     [

@@ -69,6 +69,8 @@ internal sealed class VariantHost : IAsyncDisposable
         {
             ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["SAGEMAKER_BASE_DIR"] = optMl,
+            // Containers listen on every interface; on a laptop the model server stays on loopback.
+            ["D2_SERVING_HOST"] = "127.0.0.1",
             ["AWS_REGION"] = context.Options.Region,
             ["SAGEMAKER_REGION"] = context.Options.Region,
         };

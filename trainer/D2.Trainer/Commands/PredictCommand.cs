@@ -118,13 +118,12 @@ internal static class PredictCommand
     /// </summary>
     static string? CpuFallback(string modelDirectory)
     {
-        if (TorchSharp.torch.cuda.is_available())
-            return null;
         var configured = ModelArtifact.Read(modelDirectory).Config.Get<string>("MODEL.DEVICE");
-        if (!configured.StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
+        var device = D2.Detection.TorchRuntime.DeviceForInference(configured, out var note);
+        if (note is null)
             return null;
-        Console.Error.WriteLine($"d2 predict: note: config.yaml asks for MODEL.DEVICE {configured}, but CUDA is not available here; running on cpu (--device chooses).");
-        return "cpu";
+        Console.Error.WriteLine($"d2 predict: note: {note} (--device chooses)");
+        return device;
     }
 
     static int Fail(string message)

@@ -5,12 +5,14 @@ using System.Xml.Linq;
 namespace D2.Build.Tests;
 
 /// <summary>
-/// trainer/Dockerfile, checked without a Docker engine: every project the trainer builds from is copied into the
-/// build stage (before restore and before publish), the runtime stage's base is a build argument, the entry point is the
-/// published `d2` in exec form with `train` as SageMaker's argument, labels carry version and revision, no secret is
-/// baked in, and outputs stay out of the build context.
+/// trainer/Dockerfile and serving/Dockerfile, checked without a Docker engine: every project the executable builds from
+/// is copied into the build stage (before restore and before publish), the runtime stage's base is a build argument,
+/// the entry point is the published apphost in exec form with SageMaker's argument (`train`, `serve`), labels carry
+/// version and revision, no secret is baked in, and outputs stay out of the build context.
 /// </summary>
-public class TrainerDockerfileTests
+[TestFixture("trainer/Dockerfile", "trainer/D2.Trainer/D2.Trainer.csproj", "d2", "train")]
+[TestFixture("serving/Dockerfile", "serving/D2.Serving/D2.Serving.csproj", "D2.Serving", "serve")]
+public class DockerfileTests(string dockerfile, string project, string apphost, string argument)
 {
     static string Repo()
     {
@@ -20,27 +22,27 @@ public class TrainerDockerfileTests
         throw new InvalidOperationException("MLOps.sln not found above the test directory.");
     }
 
-    static string[] Lines()
+    string[] Lines()
     {
         // Joins continuation lines so every instruction is one line.
-        var text = File.ReadAllText(Path.Combine(Repo(), "trainer", "Dockerfile")).Replace("\\\n", " ", StringComparison.Ordinal);
+        var text = File.ReadAllText(Path.Combine(Repo(), dockerfile)).Replace("\\\n", " ", StringComparison.Ordinal);
         return [.. text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))];
     }
 
-    /// <summary>D2.Trainer and every project it references, transitively, relative to the repository.</summary>
-    static List<string> TrainerProjects()
+    /// <summary>The executable's project and every project it references, transitively, relative to the repository.</summary>
+    List<string> Projects()
     {
         var repo = Repo();
-        var pending = new Queue<string>([Path.Combine(repo, "trainer", "D2.Trainer", "D2.Trainer.csproj")]);
+        var pending = new Queue<string>([Path.Combine(repo, project)]);
         var found = new List<string>();
-        while (pending.TryDequeue(out var project))
+        while (pending.TryDequeue(out var current))
         {
-            var relative = Path.GetRelativePath(repo, project).Replace('\\', '/');
+            var relative = Path.GetRelativePath(repo, current).Replace('\\', '/');
             if (found.Contains(relative))
                 continue;
             found.Add(relative);
-            foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
-                pending.Enqueue(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, reference.Attribute("Include")!.Value.Replace('\\', '/'))));
+            foreach (var reference in XDocument.Load(current).Descendants("ProjectReference"))
+                pending.Enqueue(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(current)!, reference.Attribute("Include")!.Value.Replace('\\', '/'))));
         }
         return found;
     }
@@ -54,10 +56,10 @@ public class TrainerDockerfileTests
         Assert.That(restore, Is.GreaterThan(0));
         Assert.That(publish, Is.GreaterThan(restore));
         var copies = lines.Select((line, index) => (line, index)).Where(x => x.line.StartsWith("COPY ", StringComparison.Ordinal) && !x.line.Contains("--from", StringComparison.Ordinal)).ToList();
-        foreach (var project in TrainerProjects())
+        foreach (var referenced in Projects())
         {
-            var folder = Path.GetDirectoryName(project)!.Replace('\\', '/') + "/";
-            Assert.That(copies.Any(c => c.index < restore && c.line.Contains(project, StringComparison.Ordinal)), Is.True, $"{project} copied before restore");
+            var folder = Path.GetDirectoryName(referenced)!.Replace('\\', '/') + "/";
+            Assert.That(copies.Any(c => c.index < restore && c.line.Contains(referenced, StringComparison.Ordinal)), Is.True, $"{referenced} copied before restore");
             Assert.That(copies.Any(c => c.index > restore && c.index < publish && c.line.Contains($"COPY {folder} {folder}", StringComparison.Ordinal)), Is.True, $"{folder} copied before publish");
         }
         foreach (var (line, _) in copies)
@@ -69,7 +71,7 @@ public class TrainerDockerfileTests
     }
 
     [Test]
-    public void The_runtime_stage_runs_the_published_d2_with_sagemakers_train_argument()
+    public void The_runtime_stage_runs_the_published_apphost_with_sagemakers_argument()
     {
         var lines = Lines();
         var froms = lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
@@ -82,10 +84,11 @@ public class TrainerDockerfileTests
         var entrypoint = lines.Single(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal))["ENTRYPOINT ".Length..];
         var cmd = lines.Single(l => l.StartsWith("CMD ", StringComparison.Ordinal))["CMD ".Length..];
         // Exec form (a JSON array): the process is PID 1 and receives SageMaker's SIGTERM.
-        Assert.That(JsonSerializer.Deserialize<string[]>(entrypoint), Is.EqualTo(new[] { "/opt/d2/d2" }));
-        Assert.That(JsonSerializer.Deserialize<string[]>(cmd), Is.EqualTo(new[] { "train" }));
-        var assemblyName = XDocument.Load(Path.Combine(Repo(), "trainer", "D2.Trainer", "D2.Trainer.csproj")).Descendants("AssemblyName").Single().Value;
-        Assert.That(assemblyName, Is.EqualTo("d2"), "the apphost the entry point names");
+        Assert.That(JsonSerializer.Deserialize<string[]>(entrypoint), Is.EqualTo(new[] { $"/opt/d2/{apphost}" }));
+        Assert.That(JsonSerializer.Deserialize<string[]>(cmd), Is.EqualTo(new[] { argument }));
+        var assemblyName = XDocument.Load(Path.Combine(Repo(), project)).Descendants("AssemblyName").SingleOrDefault()?.Value
+            ?? Path.GetFileNameWithoutExtension(project);
+        Assert.That(assemblyName, Is.EqualTo(apphost), "the apphost the entry point names");
         Assert.That(lines, Has.Some.Contains("COPY --from=build /out /opt/d2"));
         Assert.That(lines.Single(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal)), Does.Contain("--self-contained").And.Contain("-o /out")
             .And.Contain("-p:TorchBackend=${TORCH_BACKEND}"));

@@ -1,0 +1,47 @@
+using System.Globalization;
+
+namespace D2.Serving;
+
+/// <summary>
+/// The hosting container's settings, from SageMaker's environment: the port (SAGEMAKER_BIND_TO_PORT, else 8080), the
+/// model folder (/opt/ml/model, moved with SAGEMAKER_BASE_DIR as the trainer does, or SM_MODEL_DIR), concurrent
+/// predictions (SAGEMAKER_MODEL_SERVER_WORKERS, default 1: libtorch already uses every core for one image), the default
+/// response type (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) and the largest request (SAGEMAKER_MAX_PAYLOAD_IN_MB, default 6).
+/// D2_SERVING_HOST binds another address than every interface (the local SageMaker keeps it on loopback) and
+/// D2_DEVICE overrides MODEL.DEVICE.
+/// </summary>
+internal sealed record ServingOptions
+{
+    public string Host { get; init; } = "0.0.0.0";
+    public int Port { get; init; } = 8080;
+    public required string ModelDirectory { get; init; }
+    public int Workers { get; init; } = 1;
+    public string DefaultAccept { get; init; } = "application/json";
+    public int MaxPayloadMegabytes { get; init; } = 6;
+    public string? Device { get; init; }
+
+    /// <exception cref="ArgumentException">a variable is set to something that is not a valid value; the message names it</exception>
+    public static ServingOptions FromEnvironment(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        string? Get(string name) => environment(name) is { Length: > 0 } value ? value.Trim() : null;
+        int Positive(string name, int fallback) => Get(name) is not { } text ? fallback
+            : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0 ? value
+            : throw new ArgumentException($"{name} must be a positive integer, not '{text}'.");
+
+        var baseDirectory = Get("SAGEMAKER_BASE_DIR") ?? "/opt/ml";
+        var port = Positive("SAGEMAKER_BIND_TO_PORT", 8080);
+        if (port > 65535)
+            throw new ArgumentException($"SAGEMAKER_BIND_TO_PORT must be a TCP port, not {port}.");
+        return new ServingOptions
+        {
+            Host = Get("D2_SERVING_HOST") ?? "0.0.0.0",
+            Port = port,
+            ModelDirectory = Path.GetFullPath(Get("SM_MODEL_DIR") ?? Path.Combine(baseDirectory, "model")),
+            Workers = Positive("SAGEMAKER_MODEL_SERVER_WORKERS", 1),
+            DefaultAccept = Get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") ?? "application/json",
+            MaxPayloadMegabytes = Positive("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
+            Device = Get("D2_DEVICE"),
+        };
+    }
+}

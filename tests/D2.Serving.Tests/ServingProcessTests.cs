@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+
+namespace D2.Serving.Tests;
+
+/// <summary>
+/// D2.Serving as SageMaker runs it (`serve`, SAGEMAKER_BIND_TO_PORT, the model in /opt/ml/model), over real HTTP:
+/// /ping once the model is loaded, /invocations answering JSON or a PNG overlay, 4xx with a reason for bad requests,
+/// /execution-parameters for batch transform, a clean exit on SIGTERM.
+/// </summary>
+[NonParallelizable]
+public class ServingProcessTests
+{
+    string baseDirectory = "";
+    byte[] image = [];
+    ServingFixture.ServingProcess? server;
+    readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    [OneTimeSetUp]
+    public async Task StartServer()
+    {
+        baseDirectory = Directory.CreateTempSubdirectory("d2-serving-").FullName;
+        ServingFixture.WriteModel(Path.Combine(baseDirectory, "model"));
+        image = ServingFixture.Image();
+        server = ServingFixture.Start(baseDirectory, ServingFixture.FreePort());
+        await server.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
+    }
+
+    [OneTimeTearDown]
+    public void StopServer()
+    {
+        server?.Dispose();
+        http.Dispose();
+        Directory.Delete(baseDirectory, recursive: true);
+    }
+
+    async Task<HttpResponseMessage> InvokeAsync(byte[] body, string contentType, string? accept = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        if (accept is not null)
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        return await http.SendAsync(request);
+    }
+
+    [Test]
+    public async Task An_image_gets_the_inference_json_with_the_original_projects_fields()
+    {
+        using var response = await InvokeAsync(image, "image/jpeg");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.That(json.Select(p => p.Key), Is.SupersetOf(new[] { "pred_boxes", "scores", "pred_classes", "pred_masks_rle", "image_size", "class_names" }));
+        Assert.That(json["image_size"]!.AsArray().Select(v => (int)v!), Is.EqualTo(new[] { 120, 160 }));
+        var count = json["scores"]!.AsArray().Count;
+        Assert.That(count, Is.GreaterThan(0), "SCORE_THRESH_TEST 0 keeps the random model's detections");
+        Assert.That(json["pred_boxes"]!.AsArray(), Has.Count.EqualTo(count));
+        Assert.That(json["pred_masks_rle"]!.AsArray(), Has.Count.EqualTo(count));
+        Assert.That((string?)json["pred_masks_rle"]![0]!["counts"], Is.Not.Empty);
+        Assert.That(json["class_names"]!.AsArray().Select(v => (string?)v), Has.All.EqualTo("balloon"));
+    }
+
+    [Test]
+    public async Task Accept_image_png_gets_the_overlay_and_application_octet_stream_is_an_image_too()
+    {
+        using var response = await InvokeAsync(image, "application/octet-stream", "image/png");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("image/png"));
+        var png = await response.Content.ReadAsByteArrayAsync();
+        Assert.That(png[..8], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
+    }
+
+    [TestCase("text/plain", null, HttpStatusCode.UnsupportedMediaType, "Content-Type 'text/plain' is not supported")]
+    [TestCase("image/jpeg", "text/csv", HttpStatusCode.NotAcceptable, "Accept 'text/csv' is not supported")]
+    public async Task Unsupported_types_get_a_4xx_that_names_them(string contentType, string? accept, HttpStatusCode status, string message)
+    {
+        using var response = await InvokeAsync(image, contentType, accept);
+        Assert.That(response.StatusCode, Is.EqualTo(status));
+        Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain(message));
+    }
+
+    [Test]
+    public async Task Bytes_that_are_not_an_image_get_400_and_the_server_keeps_serving()
+    {
+        using var response = await InvokeAsync("not an image"u8.ToArray(), "image/jpeg");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain("not a readable image"));
+        using var empty = await InvokeAsync([], "image/jpeg");
+        Assert.That(empty.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        using var again = await InvokeAsync(image, "image/jpeg");
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Execution_parameters_answer_batch_transform_in_sagemakers_field_names()
+    {
+        var json = JsonNode.Parse(await http.GetStringAsync(new Uri(server!.BaseUrl, "execution-parameters")))!;
+        Assert.That((int)json["MaxConcurrentTransforms"]!, Is.EqualTo(1));
+        Assert.That((string?)json["BatchStrategy"], Is.EqualTo("SINGLE_RECORD"));
+        Assert.That((int)json["MaxPayloadInMB"]!, Is.EqualTo(6));
+    }
+
+    [Test]
+    public async Task A_missing_model_stops_the_server_with_a_reason_and_sigterm_ends_a_running_one_cleanly()
+    {
+        var empty = Directory.CreateTempSubdirectory("d2-serving-empty-").FullName;
+        try
+        {
+            using var broken = ServingFixture.Start(empty, ServingFixture.FreePort());
+            Assert.That(broken.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
+            Assert.That(broken.ExitCode, Is.EqualTo(2));
+            Assert.That(broken.Output, Does.Contain("cannot serve").And.Contain(Path.Combine(empty, "model")));
+
+            Directory.CreateDirectory(Path.Combine(empty, "model"));
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(baseDirectory, "model")))
+                File.Copy(file, Path.Combine(empty, "model", Path.GetFileName(file)));
+            using var second = ServingFixture.Start(empty, ServingFixture.FreePort());
+            await second.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
+            second.Terminate();
+            Assert.That(second.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, "exits within SageMaker's 30 s");
+            Assert.That(second.ExitCode, Is.Zero, second.Output);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+}
