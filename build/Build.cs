@@ -95,46 +95,23 @@ public sealed class Build : BuildBase
 
     string DemoDirectory => Root("artifacts", "demo");
     string D2Dll => Root("trainer", "D2.Trainer", "bin", Configuration.ToString(), "net10.0", "d2.dll");
+    string ServingDll => Root("serving", "D2.Serving", "bin", Configuration.ToString(), "net10.0", "D2.Serving.dll");
 
     Target Demo => _ => _
-        .Description("The main job, locally: synthetic balloons -> train the small CPU Mask R-CNN -> evaluate -> predict with overlays (artifacts/demo)")
+        .Description("The main job, locally: synthetic balloons -> training job on the local SageMaker (the trainer's /opt/ml contract) -> evaluation -> endpoint served by D2.Serving -> invoke (JSON + PNG overlays) -> delete (artifacts/demo)")
         .DependsOn(Compile)
         .Executes(async () =>
         {
             if (DemoIterations < 20)
                 throw new BuildUsageException($"--demo-iterations must be at least 20, not {DemoIterations}.");
-            var datasets = Path.Combine(DemoDirectory, "datasets");
-            var output = Path.Combine(DemoDirectory, "output");
-            if (Directory.Exists(output))
-                Directory.Delete(output, recursive: true);
-            await ProcessTasks.RunAsync("dotnet", [D2Dll, "synth-balloons", "--out", Path.Combine(datasets, "balloon"), "--train", "200", "--val", "50"], RootDirectory);
-            // The config's 1000-iteration schedule, scaled: warmup 20%, LR steps at 80% and 95%.
-            var steps = $"({DemoIterations * 4 / 5}, {DemoIterations * 19 / 20})";
-            await ProcessTasks.RunAsync("dotnet",
-                [D2Dll, "train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", "--output", output, "--datasets-root", datasets,
-                 "--opts", "SOLVER.MAX_ITER", DemoIterations.ToString(CultureInfo.InvariantCulture), "SOLVER.STEPS", steps,
-                 "SOLVER.WARMUP_ITERS", (DemoIterations / 5).ToString(CultureInfo.InvariantCulture),
-                 "SOLVER.CHECKPOINT_PERIOD", (DemoIterations / 2).ToString(CultureInfo.InvariantCulture), "TEST.EVAL_PERIOD", "0"], RootDirectory);
-            var predictions = Path.Combine(DemoDirectory, "predictions");
-            Directory.CreateDirectory(predictions);
-            var images = Directory.EnumerateFiles(Path.Combine(datasets, "balloon", "val"), "*.jpg").Order(StringComparer.Ordinal).Take(3).ToList();
-            foreach (var image in images)
-            {
-                var name = Path.GetFileNameWithoutExtension(image);
-                await ProcessTasks.RunAsync("dotnet",
-                    [D2Dll, "predict", "--model", Path.Combine(output, "model"), "--image", image,
-                     "--out", Path.Combine(predictions, name + ".png"), "--json", Path.Combine(predictions, name + ".json")], RootDirectory);
-            }
-            var evaluation = Path.Combine(output, "evaluation.json");
-            using var results = JsonDocument.Parse(File.ReadAllText(evaluation));
-            string Ap(string task, string metric) => results.RootElement.TryGetProperty(task, out var t) && t.TryGetProperty(metric, out var v) && v.ValueKind == JsonValueKind.Number
-                ? v.GetDouble().ToString("F1", CultureInfo.InvariantCulture) : "n/a";
-            var summary = $"balloon_val: bbox AP50 {Ap("bbox", "AP50")}, AP {Ap("bbox", "AP")}; segm AP50 {Ap("segm", "AP50")}, AP {Ap("segm", "AP")}";
+            var result = await new Demo.LocalDemo(RootDirectory, DemoDirectory, D2Dll, ServingDll, DemoIterations, Console.Out).RunAsync();
+            string Ap(string name) => result.Metrics.TryGetValue(name, out var value) ? value.ToString("F1", CultureInfo.InvariantCulture) : "n/a";
+            var summary = $"balloon val: bbox AP50 {Ap("bbox/AP50")}, AP {Ap("bbox/AP")}; segm AP50 {Ap("segm/AP50")}, AP {Ap("segm/AP")}";
             Note(summary);
             AddClosingLine($"Demo: {summary}");
-            AddClosingLine($"  model:       {Path.Combine(output, "model")}");
-            AddClosingLine($"  metrics:     {Path.Combine(output, "metrics.json")} ({evaluation})");
-            AddClosingLine($"  predictions: {predictions} ({images.Count} overlays)");
+            AddClosingLine($"  model:       {result.ModelArtifacts}");
+            AddClosingLine($"  job /opt/ml: {Path.Combine(result.JobFolder, "opt", "ml")} (metrics.json, evaluation.json under output/data)");
+            AddClosingLine($"  predictions: {result.Predictions} ({result.Overlays} images: JSON + PNG overlay from the local endpoint)");
         });
 
     Target Bench => _ => _

@@ -32,6 +32,8 @@ catch (Exception e) when (e is ModelArtifactException or ConfigException or Argu
 }
 
 var builder = WebApplication.CreateSlimBuilder();
+// One line per prediction from us; ASP.NET's per-request lines would drown it.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxPayloadMegabytes * 1024L * 1024L + 1);
 builder.Services.AddSingleton(options);

@@ -44,7 +44,7 @@ public static class TorchRuntime
         note = null;
         if (cuda.is_available() || !configured.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
             return configured;
-        note = $"MODEL.DEVICE is {configured}, but CUDA is not available here; running on cpu.";
+        note = $"MODEL.DEVICE {configured} asks for CUDA, which is not available here; running on cpu.";
         return "cpu";
     }
 
