@@ -21,9 +21,12 @@ internal sealed class LocalDemo(string root, string demoDirectory, string d2Dll,
         var datasets = Path.Combine(demoDirectory, "datasets", "balloon");
         await ProcessTasks.RunAsync("dotnet", [d2Dll, "synth-balloons", "--out", datasets, "--train", "200", "--val", "50"], root);
 
+        // A fresh start: a job whose CheckpointConfig finds checkpoints resumes from them (as a spot job does), so the
+        // previous demo's would make this one skip training.
         var localRoot = Path.Combine(demoDirectory, "local-sagemaker");
-        if (Directory.Exists(localRoot))
-            Directory.Delete(localRoot, recursive: true);
+        foreach (var previous in new[] { localRoot, Path.Combine(demoDirectory, "checkpoints"), Path.Combine(demoDirectory, "jobs") })
+            if (Directory.Exists(previous))
+                Directory.Delete(previous, recursive: true);
         await using var server = await LocalSageMakerServer.StartAsync(new LocalSageMakerOptions
         {
             Root = localRoot,
@@ -34,10 +37,12 @@ internal sealed class LocalDemo(string root, string demoDirectory, string d2Dll,
         log.WriteLine($"Local SageMaker on {server.BaseUrl} (root {localRoot})");
         using var operations = OperationsContext.ForLocal(server);
 
-        // The config's 1000-iteration schedule, scaled: warmup 20%, LR steps at 80% and 95%, a checkpoint halfway.
+        // The config's 1000-iteration schedule, scaled: LR steps at 80% and 95%, a checkpoint halfway; the warmup stays
+        // long (40%, at most the config's 200), as a short one at this learning rate is what makes from-scratch runs spike.
         var opts = string.Join(' ',
             "SOLVER.MAX_ITER", Invariant(iterations), "SOLVER.STEPS", $"({iterations * 4 / 5},{iterations * 19 / 20})",
-            "SOLVER.WARMUP_ITERS", Invariant(iterations / 5), "SOLVER.CHECKPOINT_PERIOD", Invariant(iterations / 2), "TEST.EVAL_PERIOD", "0");
+            "SOLVER.WARMUP_ITERS", Invariant(Math.Min(200, iterations * 2 / 5)), "SOLVER.CHECKPOINT_PERIOD", Invariant(iterations / 2),
+            "TEST.EVAL_PERIOD", "0");
         var output = new Uri(Path.Combine(demoDirectory, "jobs") + "/").AbsoluteUri;
         var started = await operations.Training.StartTrainingAsync(new TrainingProfile
         {
