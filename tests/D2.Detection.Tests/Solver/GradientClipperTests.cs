@@ -66,7 +66,7 @@ public class GradientClipperTests
         var cfg = ModelZoo.GetConfig("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml");
         var clipper = GradientClipper.FromConfig(cfg);
         Assert.That(clipper, Is.Not.Null);
-        Assert.That((clipper!.Type, clipper.ClipValue, clipper.NormType), Is.EqualTo((GradientClipType.Norm, 10.0, 2.0)));
+        Assert.That((clipper!.Type, clipper.ClipValue, clipper.NormType), Is.EqualTo((GradientClipType.FullModel, 10.0, 2.0)));
         cfg.Set("SOLVER.CLIP_GRADIENTS.ENABLED", false);
         Assert.That(GradientClipper.FromConfig(cfg), Is.Null);
         cfg.Set("SOLVER.CLIP_GRADIENTS.ENABLED", true);
