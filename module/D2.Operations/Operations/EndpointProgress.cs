@@ -9,5 +9,8 @@ namespace D2.Operations.Operations;
 /// <param name="Time">When it was seen.</param>
 public sealed record EndpointProgress(string EndpointName, EndpointStatus Status, string? Message, DateTimeOffset Time)
 {
-    public override string ToString() => $"{EndpointName}: {Status}{(string.IsNullOrEmpty(Message) ? "" : " - " + Message)}";
+    /// <summary>"name: Status - message", or "name: message" for a step that has no status (Unknown).</summary>
+    public override string ToString() => Status == EndpointStatus.Unknown && !string.IsNullOrEmpty(Message)
+        ? $"{EndpointName}: {Message}"
+        : $"{EndpointName}: {Status}{(string.IsNullOrEmpty(Message) ? "" : " - " + Message)}";
 }
