@@ -40,7 +40,7 @@ internal sealed class Invocations(Predictor predictor, ServingOptions options, I
             using var image = predictor.DecodeImage(body.GetBuffer().AsSpan(0, (int)body.Length));
             using var instances = predictor.Predict(image);
             var payload = accept == "image/png"
-                ? Visualizer.DrawInstancesPng(image, instances, predictor.ClassNames)
+                ? Visualizer.DrawInstancesPng(image, instances, predictor.ClassNames, options.OverlayScoreThreshold)
                 : InstancesJson.ToUtf8Bytes(instances, predictor.ClassNames);
             log.LogInformation("Predicted {Count} instances on a {Width}x{Height} image", instances.Length, image.Width, image.Height);
             return Results.Bytes(payload, accept);

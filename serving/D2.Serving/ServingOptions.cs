@@ -8,7 +8,8 @@ namespace D2.Serving;
 /// predictions (SAGEMAKER_MODEL_SERVER_WORKERS, default 1: libtorch already uses every core for one image), the default
 /// response type (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) and the largest request (SAGEMAKER_MAX_PAYLOAD_IN_MB, default 6).
 /// D2_SERVING_HOST binds another address than every interface (the local SageMaker keeps it on loopback) and
-/// D2_DEVICE overrides MODEL.DEVICE.
+/// D2_DEVICE overrides MODEL.DEVICE. D2_OVERLAY_SCORE_THRESHOLD (default 0.5, Detectron2's demo) is the lowest score the
+/// image/png overlay draws; the JSON keeps every instance the model returns (SCORE_THRESH_TEST), as DefaultPredictor.
 /// </summary>
 internal sealed record ServingOptions
 {
@@ -19,6 +20,7 @@ internal sealed record ServingOptions
     public string DefaultAccept { get; init; } = "application/json";
     public int MaxPayloadMegabytes { get; init; } = 6;
     public string? Device { get; init; }
+    public double OverlayScoreThreshold { get; init; } = 0.5;
 
     /// <exception cref="ArgumentException">a variable is set to something that is not a valid value; the message names it</exception>
     public static ServingOptions FromEnvironment(Func<string, string?>? environment = null)
@@ -42,6 +44,9 @@ internal sealed record ServingOptions
             DefaultAccept = Get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") ?? "application/json",
             MaxPayloadMegabytes = Positive("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
             Device = Get("D2_DEVICE"),
+            OverlayScoreThreshold = Get("D2_OVERLAY_SCORE_THRESHOLD") is not { } threshold ? 0.5
+                : double.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1 ? value
+                : throw new ArgumentException($"D2_OVERLAY_SCORE_THRESHOLD must be a number from 0 to 1, not '{threshold}'."),
         };
     }
 }

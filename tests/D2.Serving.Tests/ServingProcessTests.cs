@@ -101,6 +101,17 @@ public class ServingProcessTests
         Assert.That((int)json["MaxPayloadInMB"]!, Is.EqualTo(6));
     }
 
+    [TestCase("SAGEMAKER_BIND_TO_PORT", "http")]
+    [TestCase("SAGEMAKER_MODEL_SERVER_WORKERS", "0")]
+    [TestCase("D2_OVERLAY_SCORE_THRESHOLD", "2")]
+    public void A_bad_setting_stops_the_server_with_a_reason_that_names_it(string variable, string value)
+    {
+        using var broken = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string> { [variable] = value });
+        Assert.That(broken.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(broken.ExitCode, Is.EqualTo(2));
+        Assert.That(broken.Output, Does.Contain("cannot serve").And.Contain(variable).And.Contain(value));
+    }
+
     [Test]
     public async Task A_missing_model_stops_the_server_with_a_reason_and_sigterm_ends_a_running_one_cleanly()
     {

@@ -41,6 +41,18 @@ public class VisualizerTests
     }
 
     [Test]
+    public void Instances_below_the_minimum_score_are_not_drawn()
+    {
+        using var image = GreyImage();
+        using var instances = OneDetection(); // score 0.9
+        using var hidden = Visualizer.DrawInstances(image, instances, ["balloon", "kite"], minScore: 0.95);
+        Assert.That(Enumerable.Range(0, hidden.Height).SelectMany(y => Enumerable.Range(0, hidden.Width).Select(x => hidden.GetPixel(x, y))),
+            Has.All.EqualTo(Grey), "nothing drawn above 0.9");
+        using var shown = Visualizer.DrawInstances(image, instances, ["balloon", "kite"], minScore: 0.9);
+        Assert.That(shown.GetPixel(40, 35), Is.Not.EqualTo(Grey), "a score equal to the minimum is drawn");
+    }
+
+    [Test]
     public void Label_is_drawn_with_the_built_in_font_when_no_font_is_installed()
     {
         using var image = GreyImage();

@@ -18,12 +18,13 @@ public static class Visualizer
     /// <param name="image">the image the predictions were made on (their size)</param>
     /// <param name="instances">pred_boxes, scores, pred_classes and optional pred_masks at the image's size</param>
     /// <param name="classNames">names by class index; the class number is shown when absent</param>
-    public static byte[] DrawInstancesPng(SKBitmap image, Instances instances, IReadOnlyList<string>? classNames = null) =>
-        EncodePng(DrawInstances(image, instances, classNames, LabelFont.Default));
+    /// <param name="minScore">instances scoring below it are not drawn (Detectron2's demo: --confidence-threshold 0.5)</param>
+    public static byte[] DrawInstancesPng(SKBitmap image, Instances instances, IReadOnlyList<string>? classNames = null, double minScore = 0) =>
+        EncodePng(DrawInstances(image, instances, classNames, LabelFont.Default, minScore));
 
     /// <summary>The overlay as an opaque RGBA bitmap of the image's size; the caller disposes it.</summary>
-    public static SKBitmap DrawInstances(SKBitmap image, Instances instances, IReadOnlyList<string>? classNames = null) =>
-        DrawInstances(image, instances, classNames, LabelFont.Default);
+    public static SKBitmap DrawInstances(SKBitmap image, Instances instances, IReadOnlyList<string>? classNames = null, double minScore = 0) =>
+        DrawInstances(image, instances, classNames, LabelFont.Default, minScore);
 
     /// <summary>The colour of instance <paramref name="index"/>: hues a golden-ratio step apart, so neighbours differ.</summary>
     public static SKColor InstanceColor(int index)
@@ -42,7 +43,7 @@ public static class Visualizer
         }
     }
 
-    internal static SKBitmap DrawInstances(SKBitmap image, Instances instances, IReadOnlyList<string>? classNames, LabelFont labelFont)
+    internal static SKBitmap DrawInstances(SKBitmap image, Instances instances, IReadOnlyList<string>? classNames, LabelFont labelFont, double minScore = 0)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(instances);
@@ -57,7 +58,9 @@ public static class Visualizer
         var pixels = ImagePreprocessor.ReadRgba(image);
         for (var p = 3; p < pixels.Length; p += 4)
             pixels[p] = 255;
-        var order = Enumerable.Range(0, predictions.Count).OrderByDescending(i => BoxArea(predictions.Boxes, i)).ToArray();
+        // Colours stay tied to the instance index, so a threshold does not recolour what remains.
+        var order = Enumerable.Range(0, predictions.Count).Where(i => predictions.Scores[i] >= (float)minScore) // scores are float32: 0.9 means the float 0.9
+            .OrderByDescending(i => BoxArea(predictions.Boxes, i)).ToArray();
         var outline = Math.Max(1, (int)MathF.Round(Math.Min(height, width) / 400f));
         if (predictions.HasMasks)
         {

@@ -21,6 +21,11 @@ internal static class PredictCommand
         var image = new Option<string>("--image") { Description = "Required: the image file (JPEG, PNG, BMP, GIF, WebP)." };
         var output = new Option<string>("--out") { Description = "Write the PNG overlay (masks, boxes, labels) to this file." };
         var json = new Option<string>("--json") { Description = "Write the JSON response to this file instead of standard output." };
+        var confidence = new Option<double>("--confidence-threshold")
+        {
+            Description = "Lowest score drawn on the --out overlay (Detectron2's demo default, 0.5); the JSON keeps every instance above MODEL.ROI_HEADS.SCORE_THRESH_TEST.",
+            DefaultValueFactory = _ => 0.5,
+        };
         var device = new Option<string>("--device") { Description = "MODEL.DEVICE to run on (cpu, cuda, cuda:N); default: the model's config, or cpu when it asks for CUDA and there is none." };
         var dump = new Option<string?>("--dump")
         {
@@ -29,19 +34,22 @@ internal static class PredictCommand
         };
         var command = new Command("predict", "Run a trained model on one image: the inference response as JSON (pred_boxes, scores, pred_classes, pred_masks_rle, image_size, class_names) and an optional PNG overlay.")
         {
-            model, image, output, json, device, dump,
+            model, image, output, json, device, dump, confidence,
         };
         command.SetAction(parse =>
         {
             // --dump with no value asks for the default path; without the option there is no dump.
             var dumpResult = parse.GetResult(dump);
             var dumpPath = dumpResult is null ? null : parse.GetValue(dump) ?? "";
-            return Run(parse.GetValue(model), parse.GetValue(image), parse.GetValue(output), parse.GetValue(json), parse.GetValue(device), dumpPath);
+            var threshold = parse.GetValue(confidence);
+            if (threshold is < 0 or > 1)
+                return Fail($"--confidence-threshold must be from 0 to 1, not {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+            return Run(parse.GetValue(model), parse.GetValue(image), parse.GetValue(output), parse.GetValue(json), parse.GetValue(device), dumpPath, threshold);
         });
         return command;
     }
 
-    static int Run(string? modelDirectory, string? imagePath, string? overlayPath, string? jsonPath, string? device, string? dumpPath)
+    static int Run(string? modelDirectory, string? imagePath, string? overlayPath, string? jsonPath, string? device, string? dumpPath, double confidenceThreshold)
     {
         if (string.IsNullOrWhiteSpace(modelDirectory))
             return Fail("--model is required: the model directory (model_final.safetensors, config.yaml, metadata.json).");
@@ -102,7 +110,7 @@ internal static class PredictCommand
                 }
                 if (overlayPath is not null)
                 {
-                    var png = Visualizer.DrawInstancesPng(bitmap, instances, predictor.ClassNames);
+                    var png = Visualizer.DrawInstancesPng(bitmap, instances, predictor.ClassNames, confidenceThreshold);
                     AtomicFile.Write(overlayPath, stream => stream.Write(png));
                     // With the JSON on standard output, notes go to standard error so the output stays parseable.
                     (jsonPath is null ? Console.Error : Console.Out).WriteLine($"wrote {overlayPath}");
