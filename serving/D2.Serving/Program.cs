@@ -1,4 +1,3 @@
-using D2.Detection;
 using D2.Detection.Config;
 using D2.Detection.Inference;
 using D2.Serving;
@@ -15,15 +14,9 @@ Predictor predictor;
 try
 {
     options = ServingOptions.FromEnvironment();
-    var device = options.Device;
-    if (device is null)
-    {
-        device = TorchRuntime.DeviceForInference(ModelArtifact.Read(options.ModelDirectory).Config.Get<string>("MODEL.DEVICE"), out var note);
-        if (note is not null)
-            Console.Error.WriteLine($"D2.Serving: {note}");
-    }
     // Loaded and warmed up before the port opens: /ping answers only once predictions are fast.
-    predictor = Predictor.FromModelDirectory(options.ModelDirectory, device);
+    predictor = Predictor.FromModelDirectory(options.ModelDirectory, options.Device,
+        cpuFallbackNote: note => Console.Error.WriteLine($"D2.Serving: {note}"));
 }
 catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
 {

@@ -62,16 +62,13 @@ public static class TrainerMetrics
         return line.ToString();
     }
 
-    /// <summary>Applies the definitions to log text as SageMaker does: every match is a value; the last one is final.</summary>
+    /// <summary>Applies the definitions to log lines as SageMaker does (<see cref="MetricCapture"/>): the last value per metric.</summary>
     public static IReadOnlyDictionary<string, double> FinalValues(IEnumerable<string> lines, IReadOnlyList<MetricDefinition>? definitions = null)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        var compiled = (definitions ?? Definitions).Select(d => (d.Name, Regex: new Regex(d.Regex, RegexOptions.CultureInvariant))).ToList();
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        var capture = new MetricCapture(definitions ?? Definitions);
         foreach (var line in lines)
-            foreach (var (name, regex) in compiled)
-                foreach (Match match in regex.Matches(line))
-                    values[name] = double.Parse(match.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
-        return values;
+            capture.Observe(line, DateTimeOffset.UtcNow);
+        return capture.Final().ToDictionary(m => m.Name, m => m.Value, StringComparer.Ordinal);
     }
 }

@@ -43,10 +43,22 @@ public sealed class Predictor : IDisposable
     /// <summary>Loads the artifact in <paramref name="modelDirectory"/> (see <see cref="ModelArtifact"/>): this project's, or
     /// a folder Detectron2 wrote (its config.yaml dump and model_final.pth, or a model-zoo .pkl).</summary>
     /// <param name="device">overrides MODEL.DEVICE ("cpu", "cuda", "cuda:1"); null keeps the artifact's</param>
+    /// <param name="cpuFallbackNote">when given (and <paramref name="device"/> is null), a CUDA config where CUDA is unavailable
+    /// runs on the CPU instead of failing, and this receives the note saying so (<see cref="TorchRuntime.DeviceForInference"/>)</param>
     /// <exception cref="ModelArtifactException">a file is missing or the weights do not fit the config</exception>
-    public static Predictor FromModelDirectory(string modelDirectory, string? device = null, IImagePreprocessor? preprocessor = null, bool warmUp = true)
+    public static Predictor FromModelDirectory(string modelDirectory, string? device = null, IImagePreprocessor? preprocessor = null, bool warmUp = true,
+        Action<string>? cpuFallbackNote = null)
     {
         var artifact = ModelArtifact.Read(modelDirectory, device is null ? null : ["MODEL.DEVICE", device]);
+        if (device is null && cpuFallbackNote is not null)
+        {
+            var fallback = TorchRuntime.DeviceForInference(artifact.Config.Get<string>("MODEL.DEVICE"), out var note);
+            if (note is not null)
+            {
+                cpuFallbackNote(note);
+                artifact = ModelArtifact.Read(modelDirectory, ["MODEL.DEVICE", fallback]);
+            }
+        }
         var model = ModelBuilder.BuildOnDevice(artifact.Config);
         try
         {

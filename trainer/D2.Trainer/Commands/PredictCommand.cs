@@ -61,8 +61,8 @@ internal static class PredictCommand
         Predictor predictor;
         try
         {
-            device ??= CpuFallback(modelDirectory);
-            predictor = Predictor.FromModelDirectory(modelDirectory, device);
+            predictor = Predictor.FromModelDirectory(modelDirectory, device,
+                cpuFallbackNote: note => Console.Error.WriteLine($"d2 predict: note: {note} (--device chooses)"));
         }
         catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
         {
@@ -118,20 +118,6 @@ internal static class PredictCommand
             }
         }
         return 0;
-    }
-
-    /// <summary>
-    /// Detectron2 dumps MODEL.DEVICE cuda from its GPU training; on a host without CUDA, and with no --device given, the
-    /// model runs on the CPU instead of failing (the note says so). Null keeps the config's device.
-    /// </summary>
-    static string? CpuFallback(string modelDirectory)
-    {
-        var configured = ModelArtifact.Read(modelDirectory).Config.Get<string>("MODEL.DEVICE");
-        var device = D2.Detection.TorchRuntime.DeviceForInference(configured, out var note);
-        if (note is null)
-            return null;
-        Console.Error.WriteLine($"d2 predict: note: {note} (--device chooses)");
-        return device;
     }
 
     static int Fail(string message)

@@ -59,8 +59,7 @@ internal static class TrainCommand
                 Console.Out.WriteLine("Stopped before training started; nothing to save.");
                 return 130;
             }
-            catch (Exception e) when (e is ConfigException or DatasetException or ImageDecodeException or DataMappingException
-                or CheckpointFormatException or ModelArtifactException or FileNotFoundException or DirectoryNotFoundException or ArgumentException)
+            catch (Exception e) when (TrainingInputErrors.IsBadInput(e))
             {
                 Console.Error.WriteLine($"d2 train: {e.Message}");
                 return 2;

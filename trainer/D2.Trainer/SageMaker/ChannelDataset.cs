@@ -29,7 +29,7 @@ internal static partial class ChannelDataset
         else
         {
             var jsonFiles = Directory.EnumerateFiles(directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
-            var candidates = jsonFiles.Where(file => Sniff(file) is not null).ToList();
+            var candidates = jsonFiles.Where(file => Sniff(ReadHead(file)) is not null).ToList();
             json = candidates.Count switch
             {
                 1 => candidates[0],
@@ -47,9 +47,8 @@ internal static partial class ChannelDataset
     }
 
     /// <summary>"coco", "via" or null (not an annotation file), from the start of the file.</summary>
-    private static string? Sniff(string file)
+    private static string? Sniff(string head)
     {
-        var head = ReadHead(file);
         if (head.Contains("\"images\"", StringComparison.Ordinal))
             return "coco";
         return head.Contains("\"filename\"", StringComparison.Ordinal) && head.Contains("\"regions\"", StringComparison.Ordinal) ? "via" : null;
@@ -63,7 +62,7 @@ internal static partial class ChannelDataset
     {
         var jsonDirectory = Path.GetDirectoryName(json)!;
         var head = ReadHead(json);
-        if (Sniff(json) != "coco" || FileNamePattern().Match(head) is not { Success: true } match)
+        if (Sniff(head) != "coco" || FileNamePattern().Match(head) is not { Success: true } match)
             return jsonDirectory;
         var fileName = Regex.Unescape(match.Groups[1].Value);
         string[] candidates =

@@ -55,13 +55,8 @@ internal static class SageMakerTrainingJob
     }
 
     /// <summary>SageMaker's built-in algorithms' convention: ClientError for the user's input, AlgorithmError for ours.</summary>
-    internal static (string Reason, int ExitCode) Describe(Exception e) => e switch
-    {
-        JobInputException or ConfigException or DatasetException or ImageDecodeException or DataMappingException or CheckpointFormatException
-            or ModelArtifactException or FileNotFoundException or DirectoryNotFoundException or ArgumentException
-            => ($"ClientError: {e.Message}", 2),
-        _ => ($"AlgorithmError: {e.GetType().Name}: {e.Message}", 1),
-    };
+    internal static (string Reason, int ExitCode) Describe(Exception e) =>
+        TrainingInputErrors.IsBadInput(e) ? ($"ClientError: {e.Message}", 2) : ($"AlgorithmError: {e.GetType().Name}: {e.Message}", 1);
 
     /// <summary>Reads hyperparameters, resource and channel configs and resolves the config and datasets.</summary>
     internal static TrainingRequest Prepare(SageMakerPaths paths, TextWriter log, CancellationToken stop)
