@@ -4,12 +4,13 @@ using D2.Operations.Aws;
 
 namespace D2.Operations.Tests.Aws;
 
-/// <summary>Reproduces every vector of shared/reference/aws-models/sigv4-vectors.json (produced by botocore's signer).</summary>
+/// <summary>Reproduces every vector of Aws/Vectors/sigv4-vectors.json: public test data produced by botocore 1.43.11's
+/// SigV4Auth/S3SigV4Auth with a frozen clock, copied into the test project so a clone needs nothing beside it.</summary>
 public class SigV4SignerTests
 {
     private static JsonArray Vectors()
     {
-        var path = SharedFile.Find("reference/aws-models/sigv4-vectors.json");
+        var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "Aws", "Vectors", "sigv4-vectors.json");
         return JsonNode.Parse(File.ReadAllText(path))!["vectors"]!.AsArray();
     }
 
