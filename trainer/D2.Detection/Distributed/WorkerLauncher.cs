@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 
 namespace D2.Detection.Distributed;
 
@@ -134,9 +135,21 @@ public sealed class WorkerLauncher
         {
             if (cancel.IsCancellationRequested)
             {
-                // SIGTERM reached the launcher: the workers got it too (same process group); give them the grace period.
-                WaitAll(running, GracePeriod);
-                break;
+                // SIGTERM (StopTrainingJob, spot) reached the supervisor: pass it on; the workers agree on the iteration
+                // to stop after, rank 0 checkpoints, and all exit.
+                foreach (var (_, process) in running)
+                    Signal(process, SigTerm);
+                if (!WaitAll(running, Timeout < GracePeriod * 4 ? Timeout : GracePeriod * 4))
+                {
+                    Log.WriteLine("Workers did not stop in time after SIGTERM; killing them.");
+                    return new LaunchResult(1, null, "Workers did not stop in time after SIGTERM.");
+                }
+                // 130: a worker that stopped on the signal (`d2 train`'s code for a stopped run).
+                var codes = workers.Select(w => (w.Rank, Code: w.Process.ExitCode)).ToList();
+                var bad = codes.FirstOrDefault(c => c.Code is not 0 and not 130);
+                return bad.Code != 0
+                    ? new LaunchResult(bad.Code, bad.Rank, $"Worker rank {bad.Rank} failed with exit code {bad.Code} while stopping.")
+                    : new LaunchResult(codes.Any(c => c.Code == 130) ? 130 : 0, null, null);
             }
             foreach (var worker in running.Where(w => w.Process.HasExited).ToList())
             {
@@ -169,6 +182,17 @@ public sealed class WorkerLauncher
                 return false;
         }
         return true;
+    }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int signal);
+
+    private static void Signal(Process process, int signal)
+    {
+        if (!process.HasExited && OperatingSystem.IsLinux())
+            _ = SysKill(process.Id, signal);
     }
 
     private static void Kill(Process process)

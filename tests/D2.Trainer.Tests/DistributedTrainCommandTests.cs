@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace D2.Trainer.Tests;
+
+/// <summary>
+/// `d2 train --num-gpus 2` on CPU as real processes: the supervisor starts two workers over Gloo; rank 0 alone writes;
+/// a killed worker ends the job with its rank named; a total batch that does not split is refused up front.
+/// </summary>
+[NonParallelizable]
+[CancelAfter(240_000)]
+public class DistributedTrainCommandTests
+{
+    static readonly string[] TinyOpts =
+    [
+        "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64", "MODEL.ROI_MASK_HEAD.CONV_DIM", "32",
+        "MODEL.RPN.BATCH_SIZE_PER_IMAGE", "32", "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32",
+        "INPUT.MIN_SIZE_TRAIN", "(120,)", "INPUT.MAX_SIZE_TRAIN", "160", "INPUT.MIN_SIZE_TEST", "120", "INPUT.MAX_SIZE_TEST", "160",
+        "SOLVER.IMS_PER_BATCH", "2", "SOLVER.WARMUP_ITERS", "2", "SOLVER.STEPS", "(100,)", "SOLVER.CHECKPOINT_PERIOD", "2",
+        "TEST.EVAL_PERIOD", "0", "DATALOADER.NUM_WORKERS", "0", "SEED", "3",
+    ];
+
+    string root = "";
+
+    [OneTimeSetUp]
+    public void CreateDataset()
+    {
+        root = Directory.CreateTempSubdirectory("d2-ddp-train-").FullName;
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", Path.Combine(root, "datasets", "balloon"), "--train", "4", "--val", "2", "--size", "160x120");
+        Assert.That(exit, Is.Zero, stderr);
+    }
+
+    [OneTimeTearDown]
+    public void DeleteDataset() => Directory.Delete(root, recursive: true);
+
+    string[] TrainArgs(string output, int maxIter, params string[] extra) =>
+        ["train", "--config-file", "Misc/cpu_faster_rcnn_R_18_FPN_GN_small.yaml", "--output", output, "--num-gpus", "2",
+            "--datasets-root", Path.Combine(root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", maxIter.ToString(CultureInfo.InvariantCulture), .. extra];
+
+    [Test]
+    public void Two_cpu_workers_train_and_rank_0_alone_writes()
+    {
+        var output = Path.Combine(root, "run");
+        var (exit, stdout, stderr) = D2Process.Run(TrainArgs(output, 3));
+        Assert.That(exit, Is.Zero, stderr + stdout);
+        Assert.That(stdout, Does.Contain("Rank of current process: 0. World size: 2 (gloo)"));
+        Assert.That(Regex.Matches(stdout, "Starting training from iteration 0"), Has.Count.EqualTo(1), "console lines from rank 0 only");
+        Assert.That(Directory.GetFiles(output, "metrics.json", SearchOption.AllDirectories), Has.Length.EqualTo(1));
+        Assert.That(Directory.GetFiles(output, "model_final.safetensors", SearchOption.AllDirectories).Select(Path.GetFileName).ToList(),
+            Has.Count.EqualTo(2), "the checkpoint and the artifact's weights");
+        Assert.That(File.Exists(Path.Combine(output, "model", "metadata.json")), Is.True);
+        Assert.That(File.ReadAllText(Path.Combine(output, "metrics.json")), Does.Contain("\"iteration\": 2"));
+    }
+
+    [Test]
+    public void A_total_batch_that_does_not_split_over_the_workers_is_refused_before_any_worker_starts()
+    {
+        var (exit, stdout, stderr) = D2Process.Run(TrainArgs(Path.Combine(root, "odd"), 3, "SOLVER.IMS_PER_BATCH", "3"));
+        Assert.That(exit, Is.EqualTo(2), stderr + stdout);
+        Assert.That(stderr, Does.Contain("SOLVER.IMS_PER_BATCH (3) must be divisible by the number of workers (2)"));
+        Assert.That(stderr, Does.Not.Contain("Launched"));
+    }
+
+    [Test]
+    public void Killing_one_worker_ends_the_job_within_60_s_naming_its_rank()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
+        foreach (var arg in TrainArgs(Path.Combine(root, "killed"), 100000))
+            info.ArgumentList.Add(arg);
+        using var supervisor = Process.Start(info)!;
+        var stdout = supervisor.StandardOutput.ReadToEndAsync();
+        var stderr = supervisor.StandardError.ReadToEndAsync();
+        try
+        {
+            // Wait for rank 1 to exist and training to be under way, then SIGKILL it.
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            int? victim = null;
+            while (DateTime.UtcNow < deadline && !supervisor.HasExited)
+            {
+                victim ??= ChildWithRank(supervisor.Id, 1);
+                if (victim is not null && File.Exists(Path.Combine(root, "killed", "last_checkpoint")))
+                    break;
+                Thread.Sleep(200);
+            }
+            Assert.That(victim, Is.Not.Null, "rank 1 started");
+            Assert.That(supervisor.HasExited, Is.False, stderr.IsCompleted ? stderr.Result : "");
+            var watch = Stopwatch.StartNew();
+            Process.GetProcessById(victim!.Value).Kill();
+            Assert.That(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "the job ended within 60 s");
+            TestContext.Out.WriteLine($"job ended {watch.Elapsed.TotalSeconds:0.0} s after the kill");
+            Assert.That(supervisor.ExitCode, Is.Not.Zero);
+            Assert.That(stderr.Result, Does.Contain("worker rank 1 failed"));
+        }
+        finally
+        {
+            if (!supervisor.HasExited)
+                supervisor.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The child of <paramref name="parent"/> whose environment says RANK=<paramref name="rank"/>.</summary>
+    static int? ChildWithRank(int parent, int rank)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var ppid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                if (ppid != parent)
+                    continue;
+                var environ = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+                if (environ.Contains($"RANK={rank}"))
+                    return pid;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return null;
+    }
+}
