@@ -56,6 +56,9 @@ public sealed class WorkerLauncher
     /// <summary>A CUDA job: each worker sees only its own GPU (CUDA_VISIBLE_DEVICES), as NCCL binds to the current device.</summary>
     public bool Cuda { get; init; }
 
+    /// <summary>Extra variables for every worker (the network interface for NCCL and Gloo, EFA's provider).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Progress lines (worker starts, failures); the workers' own output goes to this process's stdout/stderr.</summary>
     public TextWriter Log { get; init; } = Console.Error;
 
@@ -95,10 +98,11 @@ public sealed class WorkerLauncher
                 var settings = new DistributedSettings(rank, WorldSize, local, WorkersPerMachine, Host, Port, Timeout);
                 var start = new ProcessStartInfo(FileName) { UseShellExecute = false };
                 foreach (var argument in Arguments) start.ArgumentList.Add(argument);
+                foreach (var (name, value) in Environment) start.Environment[name] = value;
                 foreach (var (name, value) in settings.ToEnvironment()) start.Environment[name] = value;
                 // As torchrun: one intra-op thread budget per worker, so N workers do not oversubscribe the cores.
-                if (WorkersPerMachine > 1 && Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null)
-                    start.Environment["OMP_NUM_THREADS"] = Math.Max(1, Environment.ProcessorCount / WorkersPerMachine).ToString(CultureInfo.InvariantCulture);
+                if (WorkersPerMachine > 1 && System.Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null)
+                    start.Environment["OMP_NUM_THREADS"] = Math.Max(1, System.Environment.ProcessorCount / WorkersPerMachine).ToString(CultureInfo.InvariantCulture);
                 if (Cuda)
                     start.Environment["CUDA_VISIBLE_DEVICES"] = VisibleDevice(local);
                 workers.Add((rank, Process.Start(start) ?? throw new InvalidOperationException($"Could not start worker {rank}: {FileName}")));
@@ -119,7 +123,7 @@ public sealed class WorkerLauncher
 
     private static string VisibleDevice(int local)
     {
-        var visible = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
+        var visible = System.Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
         if (string.IsNullOrEmpty(visible))
             return local.ToString(CultureInfo.InvariantCulture);
         var devices = visible.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -30,8 +30,8 @@ internal static class DistributedLaunch
         return result.ExitCode;
     }
 
-    /// <summary>How this very command was started: `dotnet d2.dll ARGS` or `d2 ARGS`.</summary>
-    private static (string FileName, List<string> Arguments) SelfCommand()
+    /// <summary>How this very command was started: `dotnet d2.dll ARGS` or `d2 ARGS`; workers run the same.</summary>
+    public static (string FileName, List<string> Arguments) SelfCommand()
     {
         var process = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot tell which executable runs d2.");
         var args = Environment.GetCommandLineArgs().Skip(1).ToList();
