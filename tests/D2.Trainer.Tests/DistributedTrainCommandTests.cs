@@ -34,8 +34,11 @@ public class DistributedTrainCommandTests
     [OneTimeTearDown]
     public void DeleteDataset() => Directory.Delete(root, recursive: true);
 
-    string[] TrainArgs(string output, int maxIter, params string[] extra) =>
-        ["train", "--config-file", "Misc/cpu_faster_rcnn_R_18_FPN_GN_small.yaml", "--output", output, "--num-gpus", "2",
+    string[] TrainArgs(string output, int maxIter, params string[] extra) => Args(output, maxIter, 2, false, extra);
+
+    string[] Args(string output, int maxIter, int workers, bool resume, params string[] extra) =>
+        ["train", "--config-file", "Misc/cpu_faster_rcnn_R_18_FPN_GN_small.yaml", "--output", output, "--num-gpus", workers.ToString(CultureInfo.InvariantCulture),
+            .. resume ? new[] { "--resume" } : [],
             "--datasets-root", Path.Combine(root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", maxIter.ToString(CultureInfo.InvariantCulture), .. extra];
 
     [Test]
@@ -50,8 +53,56 @@ public class DistributedTrainCommandTests
         Assert.That(Directory.GetFiles(output, "model_final.safetensors", SearchOption.AllDirectories).Select(Path.GetFileName).ToList(),
             Has.Count.EqualTo(2), "the checkpoint and the artifact's weights");
         Assert.That(File.Exists(Path.Combine(output, "model", "metadata.json")), Is.True);
+        // The final evaluation ran sharded over both ranks and was reported once, by rank 0.
+        Assert.That(File.Exists(Path.Combine(output, "evaluation.json")), Is.True);
+        Assert.That(Regex.Matches(stdout, "copypaste: Task: bbox"), Has.Count.EqualTo(1));
         Assert.That(File.ReadAllText(Path.Combine(output, "metrics.json")), Does.Contain("\"iteration\": 2"));
+
+        // The checkpoint does not depend on the world size: one worker resumes the 2-worker run at the next iteration.
+        (exit, stdout, stderr) = D2Process.Run(Args(output, 5, workers: 1, resume: true));
+        Assert.That(exit, Is.Zero, stderr + stdout);
+        Assert.That(stdout, Does.Contain("Starting training from iteration 3"));
     }
+
+    [Test]
+    public void Sigterm_stops_every_worker_after_the_same_iteration_with_one_checkpoint_and_the_job_resumes()
+    {
+        var output = Path.Combine(root, "stopped");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
+        foreach (var arg in TrainArgs(output, 100000, "SOLVER.CHECKPOINT_PERIOD", "100000"))
+            info.ArgumentList.Add(arg);
+        using var supervisor = Process.Start(info)!;
+        var stdout = supervisor.StandardOutput.ReadToEndAsync();
+        var stderr = supervisor.StandardError.ReadToEndAsync();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (DateTime.UtcNow < deadline && !supervisor.HasExited && !File.Exists(Path.Combine(output, "metrics.json")))
+                Thread.Sleep(200);
+            Assert.That(supervisor.HasExited, Is.False, stderr.IsCompleted ? stderr.Result : "");
+            Assert.That(SysKill(supervisor.Id, 15), Is.Zero);
+            Assert.That(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "stopped within 60 s");
+            Assert.That(supervisor.ExitCode, Is.EqualTo(130), stderr.Result + stdout.Result);
+            var checkpoints = Directory.GetFiles(output, "model_*.safetensors").Select(Path.GetFileName).ToList();
+            Assert.That(checkpoints, Has.Count.EqualTo(1), "rank 0 alone checkpoints, once");
+            Assert.That(File.ReadAllText(Path.Combine(output, "last_checkpoint")), Is.EqualTo(checkpoints[0]));
+            var iteration = int.Parse(checkpoints[0]!["model_".Length..^".safetensors".Length], CultureInfo.InvariantCulture);
+            Assert.That(stdout.Result, Does.Contain($"Stop requested: training ends after iteration {iteration}"));
+
+            var (exit, resumed, error) = D2Process.Run(Args(output, iteration + 2, workers: 2, resume: true));
+            Assert.That(exit, Is.Zero, error + resumed);
+            Assert.That(resumed, Does.Contain($"Starting training from iteration {iteration + 1}"));
+        }
+        finally
+        {
+            if (!supervisor.HasExited)
+                supervisor.Kill(entireProcessTree: true);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    static extern int SysKill(int pid, int signal);
 
     [Test]
     public void A_total_batch_that_does_not_split_over_the_workers_is_refused_before_any_worker_starts()

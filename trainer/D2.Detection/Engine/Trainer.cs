@@ -27,7 +27,8 @@ public sealed class Trainer : IDisposable
     /// <param name="checkpointDirectory">where checkpoints and last_checkpoint live; default OUTPUT_DIR</param>
     /// <param name="maxMemoryMiB">peak accelerator memory for the console line's max_mem, or null</param>
     /// <param name="group">data-parallel training (default: this process alone): <paramref name="data"/> is this rank's
-    /// share; only rank 0 checkpoints, evaluates and writes metrics, as Detectron2's main process</param>
+    /// share; only rank 0 checkpoints and writes metrics, as Detectron2's main process; <paramref name="evaluate"/> runs on
+    /// every rank (return null or empty off rank 0)</param>
     public Trainer(CfgNode cfg, GeneralizedRCNN model, IEnumerator<IReadOnlyList<ModelInput>> data,
         Func<GeneralizedRCNN, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>?>? evaluate = null,
         TextWriter? log = null, string? checkpointDirectory = null, Func<double?>? maxMemoryMiB = null, IProcessGroup? group = null)
@@ -47,8 +48,9 @@ public sealed class Trainer : IDisposable
         Scheduler = LrSchedulerBuilder.Build(cfg, Optimizer, Log);
         _loop = new SimpleTrainer(model, data, Optimizer, GradientClipper.FromConfig(cfg)) { Log = Log, Group = Group };
 
-        // Rank 0 alone writes (checkpoints, metrics.json, events, console lines) and evaluates.
-        _evalHook = evaluate is null || !main ? null : new EvalHook(cfg.Get<long>("TEST.EVAL_PERIOD"), model, evaluate);
+        // Rank 0 alone writes (checkpoints, metrics.json, events, console lines). Every rank runs the evaluation hook at
+        // the same iterations: a distributed evaluation shards the test set and gathers to rank 0, which alone reports.
+        _evalHook = evaluate is null ? null : new EvalHook(cfg.Get<long>("TEST.EVAL_PERIOD"), model, evaluate);
         _loop.RegisterHooks(
         [
             new IterationTimer(),

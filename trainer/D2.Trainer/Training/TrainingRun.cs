@@ -63,14 +63,17 @@ internal static class TrainingRun
             var results = new Dictionary<string, IReadOnlyDictionary<string, double>>();
             foreach (var (name, (records, metadata)) in testSets)
             {
-                var inputs = DetectionDataLoaders.BuildTestLoader(cfg, records).Select(item =>
+                // Detectron2's InferenceSampler: each rank its contiguous shard; rank 0 gathers and evaluates.
+                var shard = InferenceSampler.Shard(records, group.Rank, group.WorldSize);
+                var inputs = DetectionDataLoaders.BuildTestLoader(cfg, shard).Select(item =>
                 {
                     stop.ThrowIfCancellationRequested();
                     return (item.Record, item.Input);
                 });
                 // OUTPUT_DIR/inference as Detectron2's build_evaluator; one folder per dataset when there are several.
                 var folder = testSets.Count == 1 ? Path.Combine(request.OutputDirectory, "inference") : Path.Combine(request.OutputDirectory, "inference", name);
-                var evaluation = DatasetEvaluation.Run(m, inputs, metadata, folder, log.WriteLine);
+                var evaluation = DatasetEvaluation.Run(m, inputs, metadata, folder, log.WriteLine,
+                    group.WorldSize > 1 ? new DistributedInference(group, records) : null);
                 // One test set reports {"bbox": ...}; several report {"<name>/bbox": ...}, as Detectron2 nests them per dataset.
                 foreach (var (task, metrics) in evaluation)
                 {
@@ -82,8 +85,6 @@ internal static class TrainingRun
             return results;
         }
 
-        if (request.EvalOnly && !main)
-            return TrainingOutcome.Evaluated; // evaluation is not sharded yet: rank 0 evaluates alone
         if (request.EvalOnly)
         {
             var weights = request.Resume && TrainingCheckpoint.GetLastCheckpoint(request.CheckpointDirectory) is { } last ? last : cfg.Get<string>("MODEL.WEIGHTS");
@@ -92,7 +93,9 @@ internal static class TrainingRun
             log.WriteLine(DetectionCheckpointer.Load(model, weights).ToString());
             if (testSets.Count == 0)
                 throw new ArgumentException("eval-only needs DATASETS.TEST: name at least one dataset to evaluate on.");
-            EvaluationSummary.Write(request.OutputDirectory, Evaluate(model), log);
+            var evaluated = Evaluate(model);
+            if (main)
+                EvaluationSummary.Write(request.OutputDirectory, evaluated, log);
             return TrainingOutcome.Evaluated;
         }
 
