@@ -16,7 +16,7 @@ internal static class DistributedLaunch
         if (configFile is null)
             throw new ArgumentException("--num-gpus/--num-machines need --config-file: multi-worker SageMaker jobs are not supported yet (the job runs one process per host).");
         // The device decides the backend (NCCL on CUDA, Gloo on CPU) and whether each worker gets its own GPU.
-        var cfg = ModelZoo.GetConfig(configFile, opts);
+        var cfg = D2.Detection.Engine.AutoScaleWorkers.Apply(ModelZoo.GetConfig(configFile, opts), numGpus * numMachines);
         var cuda = cfg.Get<string>("MODEL.DEVICE").StartsWith("cuda", StringComparison.Ordinal);
         // Before starting anything: the total batch must split evenly over the workers.
         D2.Detection.Data.Loader.DetectionDataLoaders.ImagesPerWorker(cfg.Get<int>("SOLVER.IMS_PER_BATCH"), numGpus * numMachines);

@@ -35,6 +35,8 @@ internal static class TrainingRun
         }
         if (group.WorldSize > 1)
             log.WriteLine($"Rank of current process: {group.Rank}. World size: {group.WorldSize} ({group.Backend})");
+        // As DefaultTrainer: config.yaml above keeps the config as written, training uses the scaled one.
+        cfg = AutoScaleWorkers.Apply(cfg, group.WorldSize, log);
         var seed = RandomSeeding.SeedAllRng(cfg.Get<long>("SEED"), group.Rank);
         log.WriteLine($"Using a random seed {seed}");
 
