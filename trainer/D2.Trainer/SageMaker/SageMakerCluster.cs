@@ -50,14 +50,19 @@ internal sealed record SageMakerCluster(IReadOnlyList<string> Hosts, string Curr
         }
     }
 
-    /// <summary>Detectron2's --dist-url for this job.</summary>
+    /// <summary>
+    /// Detectron2's --dist-url for this job: the master host and port 7777; MASTER_ADDR / MASTER_PORT in the job's
+    /// Environment override them (the local SageMaker runs every instance on loopback).
+    /// </summary>
     public string DistUrl(IDictionary<string, string?>? environment = null)
     {
+        string? Get(string name) => environment is null ? Environment.GetEnvironmentVariable(name) : environment.TryGetValue(name, out var v) ? v : null;
         var port = DefaultPort;
-        var text = environment is null ? Environment.GetEnvironmentVariable("MASTER_PORT") : environment.TryGetValue("MASTER_PORT", out var v) ? v : null;
+        var text = Get("MASTER_PORT");
         if (!string.IsNullOrEmpty(text) && !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out port))
             throw new JobInputException($"MASTER_PORT '{text}' in the job's Environment is not a port number.");
-        return $"tcp://{Master}:{port}";
+        var address = Get("MASTER_ADDR") is { Length: > 0 } given ? given : Master;
+        return $"tcp://{address}:{port}";
     }
 
     /// <summary>The variables the toolkit sets for the collective libraries on this instance.</summary>
