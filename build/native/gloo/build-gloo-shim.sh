@@ -30,7 +30,7 @@ ensure() { # check-command debian-packages...
     eval "$check" || die "distributed training's CPU backend needs Debian package(s) $* (not root, or no apt-get here): run 'sudo apt-get install -y $*' and build again, or build with -p:D2GlooShimEnabled=false (no distributed training)"
 }
 
-key="$(sha256sum "$source_file" | cut -c1-16)"
+key="$(cat "$source_file" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
 cache="${D2_NATIVE_CACHE:-$root/artifacts/native}/gloo/$key"
 mkdir -p "$cache" "$dest"
 exec 9>"$cache/.lock"
@@ -39,7 +39,10 @@ if [ ! -f "$cache/$name" ]; then
     ensure "command -v g++ >/dev/null 2>&1" g++
     ensure have_gloo libgloo-dev
     work="$(mktemp -d "$cache/tmp.XXXXXX")"
+    # DT_RPATH $ORIGIN (not RUNPATH: it also covers libgloo's own dependencies): an image may ship libgloo.so.0 and its
+    # libraries next to the shim instead of installing the Debian/Ubuntu package (trainer/Dockerfile does).
     g++ -shared -fPIC -O2 -fvisibility=hidden -std=c++17 -o "$work/$name" "$source_file" -lgloo -Wl,-soname,"$name" \
+        -Wl,--disable-new-dtags,-rpath,'$ORIGIN' \
         || die "compiling $source_file against Gloo failed"
     mv -f "$work/$name" "$cache/$name"
     rm -rf "$work"
