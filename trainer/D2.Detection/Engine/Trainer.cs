@@ -98,9 +98,9 @@ public sealed class Trainer : IDisposable
     public void ResumeOrLoad(bool resume)
     {
         LoadLocal(resume);
-        // DistributedDataParallel's start: rank 0's weights (loaded or initialised) and iteration everywhere.
-        ModelStateSync.Broadcast(Group, Model);
-        StartIter = ModelStateSync.BroadcastInt64(Group, StartIter);
+        // DistributedDataParallel's start: rank 0's weights (loaded or initialised), optimizer and schedule state and
+        // iteration everywhere.
+        StartIter = TrainingStateSync.FromRank0(Group, Model, Optimizer, Scheduler, StartIter);
     }
 
     private void LoadLocal(bool resume)
