@@ -50,8 +50,10 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
             Move("Downloading", "Downloading input data");
             foreach (var workspace in _companions.Prepend(_workspace))
                 StageChannels(request, workspace);
+            // As SageMaker, every instance starts with the checkpoints (only algo-1's are synced back: rank 0 writes them).
             if (checkpointSource is not null && Directory.Exists(checkpointSource))
-                LocalFiles.CopyChanged(checkpointSource, checkpointDir);
+                foreach (var workspace in _companions.Prepend(_workspace))
+                    LocalFiles.CopyChanged(checkpointSource, CheckpointDir(request, workspace));
 
             Move("Training", "Training image download completed. Training in progress.");
             exitCode = await RunProcessAsync(request, checkpointSource, checkpointDir).ConfigureAwait(false);
@@ -251,13 +253,14 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         }
     }
 
-    private string CheckpointDir(JsonObject request)
+    private string CheckpointDir(JsonObject request, TrainingWorkspace? workspace = null)
     {
+        workspace ??= _workspace;
         var localPath = (string?)request["CheckpointConfig"]?["LocalPath"];
         if (localPath is null)
-            return _workspace.CheckpointDir;
+            return workspace.CheckpointDir;
         // Validated at create: under /opt/ml, mapped into this job's opt/ml tree.
-        return Path.Combine(_workspace.OptMl, localPath.TrimEnd('/')["/opt/ml/".Length..]);
+        return Path.Combine(workspace.OptMl, localPath.TrimEnd('/')["/opt/ml/".Length..]);
     }
 
     private string FailureReason(int exitCode)
