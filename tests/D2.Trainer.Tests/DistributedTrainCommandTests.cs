@@ -70,7 +70,7 @@ public class DistributedTrainCommandTests
         var output = Path.Combine(root, "stopped");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
-        foreach (var arg in TrainArgs(output, 100000, "SOLVER.CHECKPOINT_PERIOD", "100000"))
+        foreach (var arg in TrainArgs(output, 100000, "SOLVER.CHECKPOINT_PERIOD", "2"))
             info.ArgumentList.Add(arg);
         using var supervisor = Process.Start(info)!;
         var stdout = supervisor.StandardOutput.ReadToEndAsync();
@@ -78,17 +78,22 @@ public class DistributedTrainCommandTests
         try
         {
             var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (DateTime.UtcNow < deadline && !supervisor.HasExited && !File.Exists(Path.Combine(output, "metrics.json")))
-                Thread.Sleep(200);
+            // Training is under way once the first periodic checkpoint (after iteration 1) exists.
+            while (DateTime.UtcNow < deadline && !supervisor.HasExited && !File.Exists(Path.Combine(output, "model_0000001.safetensors")))
+                Thread.Sleep(100);
             Assert.That(supervisor.HasExited, Is.False, stderr.IsCompleted ? stderr.Result : "");
             Assert.That(SysKill(supervisor.Id, 15), Is.Zero);
             Assert.That(supervisor.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "stopped within 60 s");
             Assert.That(supervisor.ExitCode, Is.EqualTo(130), stderr.Result + stdout.Result);
-            var checkpoints = Directory.GetFiles(output, "model_*.safetensors").Select(Path.GetFileName).ToList();
-            Assert.That(checkpoints, Has.Count.EqualTo(1), "rank 0 alone checkpoints, once");
-            Assert.That(File.ReadAllText(Path.Combine(output, "last_checkpoint")), Is.EqualTo(checkpoints[0]));
-            var iteration = int.Parse(checkpoints[0]!["model_".Length..^".safetensors".Length], CultureInfo.InvariantCulture);
-            Assert.That(stdout.Result, Does.Contain($"Stop requested: training ends after iteration {iteration}"));
+            var stopped = Regex.Match(stdout.Result, @"Stop requested: training ends after iteration (\d+)");
+            Assert.That(stopped.Success, Is.True, stdout.Result);
+            Assert.That(Regex.Matches(stdout.Result, "Stop requested"), Has.Count.EqualTo(1), "rank 0 alone reports");
+            var iteration = int.Parse(stopped.Groups[1].Value, CultureInfo.InvariantCulture);
+            // The periodic checkpoints (odd iterations) and exactly one more for the stop, by rank 0 alone.
+            var expected = Enumerable.Range(0, iteration + 1).Where(i => i % 2 == 1).Append(iteration).Distinct()
+                .Select(i => $"model_{i:D7}.safetensors").Order(StringComparer.Ordinal);
+            Assert.That(Directory.GetFiles(output, "model_*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(expected));
+            Assert.That(File.ReadAllText(Path.Combine(output, "last_checkpoint")), Is.EqualTo($"model_{iteration:D7}.safetensors"));
 
             var (exit, resumed, error) = D2Process.Run(Args(output, iteration + 2, workers: 2, resume: true));
             Assert.That(exit, Is.Zero, error + resumed);

@@ -133,7 +133,7 @@ public sealed class TcpStoreServer : IDisposable
         lock (_gate)
         {
             _values[key] = value;
-            if (_waiters.Remove(key, out waiter)) { }
+            _waiters.Remove(key, out waiter);
         }
         waiter?.TrySetResult();
     }
