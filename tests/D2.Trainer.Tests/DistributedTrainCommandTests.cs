@@ -156,6 +156,39 @@ public class DistributedTrainCommandTests
         }
     }
 
+    [Test]
+    public void Workers_end_themselves_when_their_supervisor_is_killed()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
+        foreach (var arg in TrainArgs(Path.Combine(root, "orphans"), 100000))
+            info.ArgumentList.Add(arg);
+        using var supervisor = Process.Start(info)!;
+        _ = supervisor.StandardOutput.ReadToEndAsync();
+        _ = supervisor.StandardError.ReadToEndAsync();
+        var workers = new List<Process>();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (DateTime.UtcNow < deadline && workers.Count < 2 && !supervisor.HasExited)
+            {
+                workers = [.. new[] { 0, 1 }.Select(r => ChildWithRank(supervisor.Id, r)).OfType<int>().Select(Process.GetProcessById)];
+                Thread.Sleep(200);
+            }
+            Assert.That(workers, Has.Count.EqualTo(2), "both workers started");
+            supervisor.Kill(); // SIGKILL: no chance to stop its workers
+            foreach (var worker in workers)
+                Assert.That(worker.WaitForExit(TimeSpan.FromSeconds(20)), Is.True, $"worker {worker.Id} ended without its supervisor");
+        }
+        finally
+        {
+            foreach (var worker in workers.Where(w => !w.HasExited))
+                worker.Kill();
+            if (!supervisor.HasExited)
+                supervisor.Kill(entireProcessTree: true);
+        }
+    }
+
     /// <summary>The child of <paramref name="parent"/> whose environment says RANK=<paramref name="rank"/>.</summary>
     static int? ChildWithRank(int parent, int rank)
     {

@@ -102,6 +102,7 @@ public sealed class DistributedSession : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         if (cuda)
             NcclNative.Load(); // before any connection: a host without NCCL fails here, not in the middle of a rendezvous
+        SupervisorWatch.Start(pid => Console.Error.WriteLine($"rank {settings.Rank}: the supervisor (pid {pid}) is gone; stopping."));
         var store = TcpStore.Connect(settings.MasterAddress, settings.MasterPort, settings.Timeout);
         try
         {

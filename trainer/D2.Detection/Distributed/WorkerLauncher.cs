@@ -100,6 +100,7 @@ public sealed class WorkerLauncher
                 foreach (var argument in Arguments) start.ArgumentList.Add(argument);
                 foreach (var (name, value) in Environment) start.Environment[name] = value;
                 foreach (var (name, value) in settings.ToEnvironment()) start.Environment[name] = value;
+                start.Environment[SupervisorWatch.Variable] = System.Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
                 // As torchrun: one intra-op thread budget per worker, so N workers do not oversubscribe the cores.
                 if (WorkersPerMachine > 1 && System.Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null)
                     start.Environment["OMP_NUM_THREADS"] = Math.Max(1, System.Environment.ProcessorCount / WorkersPerMachine).ToString(CultureInfo.InvariantCulture);
