@@ -32,8 +32,8 @@ internal static class TrainCommand
         var evalOnly = new Option<bool>("--eval-only") { Description = "Only evaluate MODEL.WEIGHTS (or, with --resume, the last checkpoint) on DATASETS.TEST." };
         var datasetsRoot = new Option<string?>("--datasets-root") { Description = $"Where builtin dataset names resolve (default: ${DatasetCatalog.DatasetsRootVariable}, else ./datasets)." };
         // Detectron2's launch flags (tools/train_net.py's default_argument_parser).
-        var numGpus = new Option<int>("--num-gpus") { Description = "Worker processes per machine, one per GPU (on a CPU build: CPU workers). Default 1.", DefaultValueFactory = _ => 1 };
-        var numMachines = new Option<int>("--num-machines") { Description = "Machines in the job. Default 1.", DefaultValueFactory = _ => 1 };
+        var numGpus = new Option<int>("--num-gpus") { Description = "Worker processes per machine, one per GPU (on a CPU build: CPU workers).", DefaultValueFactory = _ => 1 };
+        var numMachines = new Option<int>("--num-machines") { Description = "Machines in the job.", DefaultValueFactory = _ => 1 };
         var machineRank = new Option<int>("--machine-rank") { Description = "This machine's rank, 0 .. num-machines - 1 (machine 0 hosts the rendezvous).", DefaultValueFactory = _ => 0 };
         var distUrl = new Option<string>("--dist-url") { Description = "tcp://HOST:PORT of machine 0's rendezvous; 'auto' on one machine (a free loopback port).", DefaultValueFactory = _ => "auto" };
         var command = new Command("train", "Train (or evaluate) a detector with Detectron2's semantics; in a SageMaker container, run the training job.")
