@@ -7,9 +7,27 @@ namespace D2.Operations.Local;
 /// run <c>{command} train</c> with the contract's environment (Training), sync checkpoints out while it runs, then
 /// pack model.tar.gz and output.tar.gz into the output path (Uploading) and settle the final status.
 /// </summary>
+/// <remarks>
+/// With ResourceConfig.InstanceCount N &gt; 1 each host algo-1..algo-N gets its own tree and process, on loopback
+/// (MASTER_ADDR 127.0.0.1 and a free MASTER_PORT in their environment stand in for SageMaker's host names). algo-1's
+/// process is the job's: its log feeds the metrics, it receives the stop signal (the trainer's ranks agree on when to
+/// stop), and its tree is packed; the others are waited for and their failures reported.
+/// </remarks>
 internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, TrainingJob job, MetricCollector metrics)
 {
-    private readonly TrainingWorkspace _workspace = new(Path.Combine(context.Root, "training-jobs", job.Name));
+    private static readonly TimeSpan CompanionGrace = TimeSpan.FromSeconds(60);
+
+    private readonly TrainingWorkspace _workspace = Workspaces(context, job)[0];
+    private readonly List<TrainingWorkspace> _companions = [.. Workspaces(context, job).Skip(1)];
+    private TrainingWorkspace? _failedCompanion;
+
+    private static List<TrainingWorkspace> Workspaces(LocalContext context, TrainingJob job)
+    {
+        var folder = Path.Combine(context.Root, "training-jobs", job.Name);
+        var count = Math.Max(1, (int?)job.Request["ResourceConfig"]?["InstanceCount"] ?? 1);
+        var hosts = Enumerable.Range(1, count).Select(i => $"algo-{i}").ToList();
+        return [.. hosts.Select((host, i) => new TrainingWorkspace(i == 0 ? folder : Path.Combine(folder, "instances", host), host, hosts))];
+    }
 
     /// <summary>Raised for a job failure with SageMaker's FailureReason wording.</summary>
     private sealed class JobFailure(string reason) : Exception(reason);
@@ -27,11 +45,15 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         try
         {
             Move("Starting", "Preparing the instances for training");
-            _workspace.Prepare(request);
+            foreach (var workspace in _companions.Prepend(_workspace))
+                workspace.Prepare(request);
             Move("Downloading", "Downloading input data");
-            StageChannels(request);
+            foreach (var workspace in _companions.Prepend(_workspace))
+                StageChannels(request, workspace);
+            // As SageMaker, every instance starts with the checkpoints (only algo-1's are synced back: rank 0 writes them).
             if (checkpointSource is not null && Directory.Exists(checkpointSource))
-                LocalFiles.CopyChanged(checkpointSource, checkpointDir);
+                foreach (var workspace in _companions.Prepend(_workspace))
+                    LocalFiles.CopyChanged(checkpointSource, CheckpointDir(request, workspace));
 
             Move("Training", "Training image download completed. Training in progress.");
             exitCode = await RunProcessAsync(request, checkpointSource, checkpointDir).ConfigureAwait(false);
@@ -94,7 +116,13 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         };
         foreach (var (key, value) in request["Environment"] as JsonObject ?? [])
             environment[key] = (string)value!;
+        if (_companions.Count > 0)
+        {
+            environment["MASTER_ADDR"] = "127.0.0.1";
+            environment.TryAdd("MASTER_PORT", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
 
+        var companions = new List<(TrainingWorkspace Workspace, LocalProcess Process)>();
         LocalProcess process;
         lock (job.Gate)
         {
@@ -107,6 +135,18 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
             }
             catch (InvalidOperationException e)
             {
+                throw new JobFailure($"AlgorithmError: {e.Message}");
+            }
+            try
+            {
+                foreach (var workspace in _companions)
+                    companions.Add((workspace, LocalProcess.Start(command, workspace.Folder, new Dictionary<string, string>(environment) { ["SAGEMAKER_BASE_DIR"] = workspace.OptMl },
+                        workspace.LogPath, null, context.Options.Log, $"[{job.Name} {workspace.Host}] ")));
+            }
+            catch (InvalidOperationException e)
+            {
+                process.Kill();
+                foreach (var (_, companion) in companions) companion.Kill();
                 throw new JobFailure($"AlgorithmError: {e.Message}");
             }
             job.Process = process;
@@ -141,6 +181,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
                     LocalFiles.CopyChanged(checkpointDir, checkpointSource);
             }
             var code = await exited.ConfigureAwait(false);
+            code = await WaitForCompanionsAsync(companions, code).ConfigureAwait(false);
             lock (job.Gate)
             {
                 job.Process = null;
@@ -156,6 +197,39 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         }
     }
 
+    /// <summary>The other hosts end with algo-1 (they share its collectives); one still running after the grace period is
+    /// killed. The job's exit code is algo-1's, or the first failed host's when algo-1 succeeded.</summary>
+    private async Task<int> WaitForCompanionsAsync(List<(TrainingWorkspace Workspace, LocalProcess Process)> companions, int code)
+    {
+        foreach (var (workspace, companion) in companions)
+        {
+            using (companion)
+            {
+                var exited = companion.WaitForExitAsync();
+                if (await Task.WhenAny(exited, Task.Delay(CompanionGrace)).ConfigureAwait(false) != exited)
+                {
+                    context.Log($"training job {job.Name}: {workspace.Host} still running {CompanionGrace.TotalSeconds:0} s after algo-1 ended; killing it");
+                    companion.Kill();
+                }
+                var companionCode = await exited.ConfigureAwait(false);
+                companion.WriteLog($"[local-sagemaker] process exited with code {companionCode}");
+                if (companionCode != 0 && code == 0)
+                {
+                    code = companionCode;
+                    _failedCompanion = workspace;
+                }
+            }
+        }
+        return code;
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
     private IReadOnlyList<string> Command(JsonObject request)
     {
         var algorithm = request["AlgorithmSpecification"];
@@ -167,7 +241,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         return [.. prefix, .. arguments];
     }
 
-    private void StageChannels(JsonObject request)
+    private void StageChannels(JsonObject request, TrainingWorkspace workspace)
     {
         foreach (var channel in request["InputDataConfig"] as JsonArray ?? [])
         {
@@ -175,28 +249,30 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
             var source = FileUris.ToLocalPath((string)channel["DataSource"]!["S3DataSource"]!["S3Uri"]!, "S3Uri");
             if (!File.Exists(source) && !Directory.Exists(source))
                 throw new JobFailure($"ClientError: Data download failed: the channel '{name}' source '{source}' does not exist.");
-            LocalFiles.CopyInto(source, Path.Combine(_workspace.DataDir, name));
+            LocalFiles.CopyInto(source, Path.Combine(workspace.DataDir, name));
         }
     }
 
-    private string CheckpointDir(JsonObject request)
+    private string CheckpointDir(JsonObject request, TrainingWorkspace? workspace = null)
     {
+        workspace ??= _workspace;
         var localPath = (string?)request["CheckpointConfig"]?["LocalPath"];
         if (localPath is null)
-            return _workspace.CheckpointDir;
+            return workspace.CheckpointDir;
         // Validated at create: under /opt/ml, mapped into this job's opt/ml tree.
-        return Path.Combine(_workspace.OptMl, localPath.TrimEnd('/')["/opt/ml/".Length..]);
+        return Path.Combine(workspace.OptMl, localPath.TrimEnd('/')["/opt/ml/".Length..]);
     }
 
     private string FailureReason(int exitCode)
     {
-        if (File.Exists(_workspace.FailureFile))
+        var workspace = _failedCompanion ?? _workspace;
+        if (File.Exists(workspace.FailureFile))
         {
-            var text = File.ReadAllText(_workspace.FailureFile).Trim();
+            var text = File.ReadAllText(workspace.FailureFile).Trim();
             if (text.Length > 0)
                 return text.Length <= 1024 ? text : text[..1024];
         }
-        return $"AlgorithmError: the training process exited with code {exitCode}; see {_workspace.LogPath}";
+        return $"AlgorithmError: the training process on {workspace.Host} exited with code {exitCode}; see {workspace.LogPath}";
     }
 
     private void Move(string secondary, string message)

@@ -158,8 +158,8 @@ internal sealed class TrainingJobs
                 throw LocalApiException.Validation($"Channel '{channels[i]?["ChannelName"]}': the local SageMaker supports S3DataSource channels with file:// URIs only.");
         }
         var resources = request["ResourceConfig"];
-        if (resources?["InstanceGroups"] is JsonArray { Count: > 0 } || (int?)resources?["InstanceCount"] is > 1)
-            throw LocalApiException.Validation("The local SageMaker runs one instance (algo-1): use ResourceConfig.InstanceCount 1 and no InstanceGroups.");
+        if (resources?["InstanceGroups"] is JsonArray { Count: > 0 })
+            throw LocalApiException.Validation("The local SageMaker runs homogeneous clusters only: use ResourceConfig.InstanceCount and no InstanceGroups.");
     }
 
     /// <summary>A job that was running when the previous server went away has lost its supervisor (and its output

@@ -7,11 +7,15 @@ namespace D2.Operations.Local;
 /// The /opt/ml tree of one training job under <c>{root}/training-jobs/{name}/opt/ml</c>: the three config files the
 /// training contract defines, channel data, checkpoints, model and output folders, and <c>logs/algo-1.log</c>.
 /// </summary>
-internal sealed class TrainingWorkspace(string folder)
+/// <remarks>A job on several instances has one tree per host: algo-1's as above, algo-N's under <c>instances/algo-N</c>.</remarks>
+internal sealed class TrainingWorkspace(string folder, string host = TrainingWorkspace.FirstHost, IReadOnlyList<string>? hosts = null)
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public const string Host = "algo-1";
+    public const string FirstHost = "algo-1";
+
+    public string Host { get; } = host;
+    public IReadOnlyList<string> Hosts { get; } = hosts ?? [host];
 
     public string Folder { get; } = folder;
     public string OptMl => Path.Combine(Folder, "opt", "ml");
@@ -42,14 +46,15 @@ internal sealed class TrainingWorkspace(string folder)
             ["current_host"] = Host,
             ["current_instance_type"] = instanceType,
             ["current_group_name"] = "homogeneousCluster",
-            ["hosts"] = new JsonArray(Host),
+            ["hosts"] = new JsonArray([.. Hosts.Select(h => (JsonNode)h)]),
             ["instance_groups"] = new JsonArray(new JsonObject
             {
                 ["instance_group_name"] = "homogeneousCluster",
                 ["instance_type"] = instanceType,
-                ["hosts"] = new JsonArray(Host),
+                ["hosts"] = new JsonArray([.. Hosts.Select(h => (JsonNode)h)]),
             }),
-            ["network_interface_name"] = "eth0",
+            // Several local instances talk over loopback.
+            ["network_interface_name"] = Hosts.Count > 1 ? "lo" : "eth0",
         });
 
         var defaultMode = (string?)request["AlgorithmSpecification"]?["TrainingInputMode"] ?? "File";

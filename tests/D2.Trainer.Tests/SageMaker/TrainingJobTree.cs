@@ -58,6 +58,9 @@ internal sealed class TrainingJobTree : IDisposable
         File.WriteAllText(Path("input/config/inputdataconfig.json"), JsonSerializer.Serialize(channels));
     }
 
+    /// <summary>Extra environment for the container (the job's Environment).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     /// <summary>Starts the container's process; output lines are collected as they come.</summary>
     public RunningJob Start()
     {
@@ -66,6 +69,8 @@ internal sealed class TrainingJobTree : IDisposable
         info.Environment["SAGEMAKER_BASE_DIR"] = BaseDirectory;
         info.Environment["TRAINING_JOB_NAME"] = JobName;
         info.Environment.Remove("D2_DATASETS");
+        foreach (var (name, value) in Environment)
+            info.Environment[name] = value;
         return new RunningJob(Process.Start(info)!);
     }
 

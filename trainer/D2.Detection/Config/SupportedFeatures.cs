@@ -66,7 +66,6 @@ internal static partial class SupportedFeatures
         ("MODEL.RESNETS.DEFORM_NUM_GROUPS", "deformable convolutions"),
         ("INPUT.CROP", "random crop augmentation"),
         ("SOLVER.AMP", "mixed-precision training (AMP)"),
-        ("SOLVER.REFERENCE_WORLD_SIZE", "scaling the schedule to the number of workers"),
         ("TEST.AUG", "test-time augmentation"),
         ("TEST.PRECISE_BN", "precise BatchNorm statistics"),
         ("TEST.EXPECTED_RESULTS", "checking results against expected metrics"),

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using D2.Detection.Config;
+using D2.Detection.Distributed;
 using D2.Detection.Modeling;
 using D2.Detection.Solver;
 using TorchSharp;
@@ -48,6 +49,27 @@ public class SimpleTrainer : TrainerBase
     public optim.Optimizer Optimizer { get; }
     public GradientClipper? Clipper { get; }
 
+    /// <summary>
+    /// The data-parallel group (default: this process alone). With several ranks, gradients are averaged after backward
+    /// (before clipping, as DistributedDataParallel does), the logged scalars are averaged (data_time: the maximum), a
+    /// non-finite loss on any rank stops every rank, and a stop request on any rank stops all after the same iteration.
+    /// </summary>
+    public IProcessGroup Group
+    {
+        get => _group;
+        init
+        {
+            _group = value ?? throw new ArgumentNullException(nameof(value));
+            _reducer = new GradientAllReducer(value);
+        }
+    }
+
+    private readonly IProcessGroup _group = SingleProcessGroup.Instance;
+    private readonly GradientAllReducer? _reducer;
+
+    /// <summary>The gradient all-reducer (null in a single process), for cost measurements.</summary>
+    public GradientAllReducer? Reducer => _group.WorldSize > 1 ? _reducer : null;
+
     protected override void RunStep()
     {
         if (!Model.training)
@@ -69,6 +91,7 @@ public class SimpleTrainer : TrainerBase
 
             ZeroGradients();
             total.backward();
+            Reducer?.AllReduce(Optimizer.parameters());
             Clipper?.Clip(Optimizer.parameters());
             Optimizer.step();
         }
@@ -86,6 +109,8 @@ public class SimpleTrainer : TrainerBase
         Storage.PutScalars(TrainingStatistics.Collect(Model));
         var values = losses.Select(p => new KeyValuePair<string, double>(p.Key, p.Value.detach().cpu().to_type(ScalarType.Float64).item<double>())).ToList();
         Storage.PutScalar("rank_data_time", dataTime);
+        if (_group.WorldSize > 1)
+            (values, dataTime) = ReduceMetrics(values, dataTime);
         Storage.PutScalar("data_time", dataTime);
         var total = values.Sum(p => p.Value);
         if (!double.IsFinite(total))
@@ -94,6 +119,26 @@ public class SimpleTrainer : TrainerBase
         Storage.PutScalar("total_loss", total);
         if (values.Count > 1)
             Storage.PutScalars(values);
+    }
+
+    /// <summary>Detectron2's reduction of the ranks' metrics: losses averaged, data_time the maximum.</summary>
+    private (List<KeyValuePair<string, double>> Values, double DataTime) ReduceMetrics(List<KeyValuePair<string, double>> values, double dataTime)
+    {
+        using var means = tensor(values.Select(p => (float)p.Value).ToArray());
+        _group.AllReduce(means, ReduceOp.Avg);
+        using var slowest = tensor(new[] { (float)dataTime });
+        _group.AllReduce(slowest, ReduceOp.Max);
+        var reduced = means.data<float>().ToArray();
+        return (values.Select((p, i) => new KeyValuePair<string, double>(p.Key, reduced[i])).ToList(), slowest.item<float>());
+    }
+
+    protected override bool StopRequested(CancellationToken stop)
+    {
+        if (_group.WorldSize == 1)
+            return stop.IsCancellationRequested;
+        using var flag = tensor(new[] { stop.IsCancellationRequested ? 1f : 0f });
+        _group.AllReduce(flag, ReduceOp.Max);
+        return flag.item<float>() > 0;
     }
 
     /// <summary>torch's zero_grad(set_to_none=True): parameters that get no gradient this iteration are skipped by the step.</summary>

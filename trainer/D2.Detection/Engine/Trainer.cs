@@ -1,5 +1,6 @@
 using D2.Detection.Checkpoint;
 using D2.Detection.Config;
+using D2.Detection.Distributed;
 using D2.Detection.Modeling;
 using D2.Detection.Solver;
 using TorchSharp.Modules;
@@ -25,12 +26,17 @@ public sealed class Trainer : IDisposable
     /// <param name="log">progress lines (the console line, checkpoints, evaluation); silent when null</param>
     /// <param name="checkpointDirectory">where checkpoints and last_checkpoint live; default OUTPUT_DIR</param>
     /// <param name="maxMemoryMiB">peak accelerator memory for the console line's max_mem, or null</param>
+    /// <param name="group">data-parallel training (default: this process alone): <paramref name="data"/> is this rank's
+    /// share; only rank 0 checkpoints and writes metrics, as Detectron2's main process; <paramref name="evaluate"/> runs on
+    /// every rank (return null or empty off rank 0)</param>
     public Trainer(CfgNode cfg, GeneralizedRCNN model, IEnumerator<IReadOnlyList<ModelInput>> data,
         Func<GeneralizedRCNN, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>?>? evaluate = null,
-        TextWriter? log = null, string? checkpointDirectory = null, Func<double?>? maxMemoryMiB = null)
+        TextWriter? log = null, string? checkpointDirectory = null, Func<double?>? maxMemoryMiB = null, IProcessGroup? group = null)
     {
         ArgumentNullException.ThrowIfNull(cfg);
         Config = cfg;
+        Group = group ?? SingleProcessGroup.Instance;
+        var main = Group.Rank == 0;
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Log = log ?? TextWriter.Null;
         OutputDirectory = cfg.Get<string>("OUTPUT_DIR");
@@ -40,28 +46,32 @@ public sealed class Trainer : IDisposable
 
         Optimizer = OptimizerBuilder.BuildSgd(cfg, model);
         Scheduler = LrSchedulerBuilder.Build(cfg, Optimizer, Log);
-        _loop = new SimpleTrainer(model, data, Optimizer, GradientClipper.FromConfig(cfg)) { Log = Log };
+        _loop = new SimpleTrainer(model, data, Optimizer, GradientClipper.FromConfig(cfg)) { Log = Log, Group = Group };
 
-        var writers = new IEventWriter[]
-        {
-            new CommonMetricPrinter(MaxIter, Log, maxMemoryMiB: maxMemoryMiB),
-            new JsonWriter(Path.Combine(OutputDirectory, "metrics.json")),
-            new TensorboardXWriter(OutputDirectory),
-        };
+        // Rank 0 alone writes (checkpoints, metrics.json, events, console lines). Every rank runs the evaluation hook at
+        // the same iterations: a distributed evaluation shards the test set and gathers to rank 0, which alone reports.
         _evalHook = evaluate is null ? null : new EvalHook(cfg.Get<long>("TEST.EVAL_PERIOD"), model, evaluate);
         _loop.RegisterHooks(
         [
             new IterationTimer(),
             new LRScheduler(Optimizer, Scheduler),
-            new PeriodicCheckpointerHook(CheckpointDirectory, cfg.Get<long>("SOLVER.CHECKPOINT_PERIOD"), model, Optimizer, Scheduler),
+            main ? new PeriodicCheckpointerHook(CheckpointDirectory, cfg.Get<long>("SOLVER.CHECKPOINT_PERIOD"), model, Optimizer, Scheduler) : null,
             // After the checkpointer: a failing evaluation leaves the checkpoint to debug with.
             _evalHook,
             // Last, so that it writes what the other hooks stored.
-            new PeriodicWriter(writers, period: 20),
+            main ? new PeriodicWriter(
+            [
+                new CommonMetricPrinter(MaxIter, Log, maxMemoryMiB: maxMemoryMiB),
+                new JsonWriter(Path.Combine(OutputDirectory, "metrics.json")),
+                new TensorboardXWriter(OutputDirectory),
+            ], period: 20) : null,
         ]);
     }
 
     public CfgNode Config { get; }
+
+    /// <summary>The data-parallel group this trainer is a rank of.</summary>
+    public IProcessGroup Group { get; }
     public GeneralizedRCNN Model { get; }
     public SGD Optimizer { get; }
     public WarmupLrScheduler Scheduler { get; }
@@ -86,6 +96,14 @@ public sealed class Trainer : IDisposable
     /// </summary>
     /// <exception cref="FileNotFoundException">last_checkpoint names a file that does not exist</exception>
     public void ResumeOrLoad(bool resume)
+    {
+        LoadLocal(resume);
+        // DistributedDataParallel's start: rank 0's weights (loaded or initialised), optimizer and schedule state and
+        // iteration everywhere.
+        StartIter = TrainingStateSync.FromRank0(Group, Model, Optimizer, Scheduler, StartIter);
+    }
+
+    private void LoadLocal(bool resume)
     {
         if (resume && TrainingCheckpoint.GetLastCheckpoint(CheckpointDirectory) is { } path)
         {
@@ -151,7 +169,7 @@ public sealed class Trainer : IDisposable
     private void SaveStopCheckpoint()
     {
         if (_loop.Iter >= StartIter)
-            _loop.Hooks.OfType<PeriodicCheckpointerHook>().Single().Save($"model_{_loop.Iter:D7}");
+            _loop.Hooks.OfType<PeriodicCheckpointerHook>().SingleOrDefault()?.Save($"model_{_loop.Iter:D7}");
     }
 
     /// <summary>The last finished iteration (meaningful after <see cref="Train"/>).</summary>

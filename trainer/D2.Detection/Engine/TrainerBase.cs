@@ -58,7 +58,7 @@ public abstract class TrainerBase
             BeforeTrain();
             for (Iter = startIter; Iter < maxIter; Iter++)
             {
-                if (stop.IsCancellationRequested)
+                if (StopRequested(stop))
                 {
                     Stopped = true;
                     Iter--;
@@ -88,6 +88,9 @@ public abstract class TrainerBase
 
     /// <summary>One iteration of training.</summary>
     protected abstract void RunStep();
+
+    /// <summary>Whether to stop before the next iteration; distributed trainers agree on it so that every rank stops at the same one.</summary>
+    protected virtual bool StopRequested(CancellationToken stop) => stop.IsCancellationRequested;
 
     private void BeforeTrain()
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using D2.Detection.Data;
+using D2.Detection.Distributed;
 using D2.Detection.Modeling;
 using D2.Detection.Structures;
 using TorchSharp;
@@ -112,8 +113,9 @@ public sealed class DatasetEvaluation
     /// COCOEvaluator).</summary>
     /// <inheritdoc cref="InferenceOnDataset"/>
     public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Run(GeneralizedRCNN model,
-        IEnumerable<(DatasetRecord Record, ModelInput Input)> data, DatasetMetadata metadata, string outputDirectory, Action<string>? log = null) =>
-        InferenceOnDataset(model, data, new DatasetEvaluation(metadata, outputDirectory, log));
+        IEnumerable<(DatasetRecord Record, ModelInput Input)> data, DatasetMetadata metadata, string outputDirectory, Action<string>? log = null,
+        DistributedInference? distributed = null) =>
+        InferenceOnDataset(model, data, new DatasetEvaluation(metadata, outputDirectory, log), distributed);
 
     /// <summary>
     /// Detectron2's inference_on_dataset: the model in eval mode (its mode is restored after), one image per forward,
@@ -123,8 +125,11 @@ public sealed class DatasetEvaluation
     /// <param name="data">per image its record and the mapped model input (test-time resize done); an input without
     /// Height/Width gets the record's, so predictions come back at the original size. Tensors created while an item is
     /// produced (a lazy loader) are released once that item is evaluated.</param>
+    /// <param name="distributed">data-parallel evaluation: <paramref name="data"/> is this rank's shard
+    /// (<see cref="Data.Loader.InferenceSampler"/>); the predictions are gathered to rank 0, which alone evaluates; the
+    /// other ranks return an empty result, as Detectron2's COCOEvaluator does off the main process</param>
     public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> InferenceOnDataset(GeneralizedRCNN model,
-        IEnumerable<(DatasetRecord Record, ModelInput Input)> data, DatasetEvaluation evaluator)
+        IEnumerable<(DatasetRecord Record, ModelInput Input)> data, DatasetEvaluation evaluator, DistributedInference? distributed = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -184,8 +189,46 @@ public sealed class DatasetEvaluation
             log($"Total inference time: {Timedelta(totalTime)} ({totalTime / (n - warmup):F6} s / iter per device, on 1 devices)");
             log($"Total inference pure compute time: {Timedelta(Math.Floor(computeTime))} ({computeTime / (n - warmup):F6} s / iter per device, on 1 devices)");
         }
+        if (distributed is { Group.WorldSize: > 1 } && !evaluator.GatherToMainProcess(distributed))
+            return new Dictionary<string, IReadOnlyDictionary<string, double>>();
         return evaluator.Evaluate();
     }
+
+    /// <summary>
+    /// Detectron2's <c>comm.gather</c> of the evaluators' predictions: every rank sends the image ids it processed and its
+    /// COCO results; rank 0 then holds all of them in rank order (the dataset's order) and returns true.
+    /// </summary>
+    public bool GatherToMainProcess(DistributedInference distributed)
+    {
+        ArgumentNullException.ThrowIfNull(distributed);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new EvaluationShard(
+            records.Select(r => r.ImageId).ToArray(),
+            detections.Select(d => new ShardDetection(d.ImageId, d.CategoryId, d.Score, d.Bbox, d.Segmentation?.ToString())).ToArray()));
+        var shards = distributed.Group.AllGather(payload);
+        if (distributed.Group.Rank != 0)
+        {
+            Reset();
+            return false;
+        }
+        var byId = new Dictionary<long, DatasetRecord>();
+        foreach (var record in distributed.AllRecords)
+            byId.TryAdd(record.ImageId, record);
+        Reset();
+        foreach (var bytes in shards)
+        {
+            var shard = JsonSerializer.Deserialize<EvaluationShard>(bytes) ?? throw new InvalidDataException("An evaluation shard is empty.");
+            foreach (var id in shard.ImageIds)
+                records.Add(byId.TryGetValue(id, out var record) ? record
+                    : throw new InvalidDataException($"A rank evaluated image id {id}, which dataset '{Metadata.Name}' does not have."));
+            detections.AddRange(shard.Detections.Select(d => new CocoDetection(d.ImageId, d.CategoryId, d.Score, d.Bbox,
+                d.Segmentation is null ? null : CocoSegmentation.FromJson(d.Segmentation))));
+        }
+        return true;
+    }
+
+    private sealed record EvaluationShard(long[] ImageIds, ShardDetection[] Detections);
+
+    private sealed record ShardDetection(long ImageId, long CategoryId, double Score, double[]? Bbox, string? Segmentation);
 
     CocoDataset LoadGroundTruth()
     {
@@ -248,3 +291,6 @@ public sealed class DatasetEvaluation
         return micro == 0 ? text : text + "." + micro.ToString("D6", CultureInfo.InvariantCulture);
     }
 }
+
+/// <summary>A data-parallel evaluation: the group, and the whole dataset (rank 0 maps gathered image ids back to records).</summary>
+public sealed record DistributedInference(IProcessGroup Group, IReadOnlyList<DatasetRecord> AllRecords);

@@ -4,6 +4,7 @@ using D2.Detection.Config;
 using D2.Detection.Data;
 using D2.Detection.Data.Datasets;
 using D2.Detection.Data.Loader;
+using D2.Detection.Distributed;
 using D2.Detection.Inference;
 using D2.Trainer.SageMaker;
 using D2.Trainer.Training;
@@ -30,14 +31,32 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from OUTPUT_DIR/last_checkpoint when there is one." };
         var evalOnly = new Option<bool>("--eval-only") { Description = "Only evaluate MODEL.WEIGHTS (or, with --resume, the last checkpoint) on DATASETS.TEST." };
         var datasetsRoot = new Option<string?>("--datasets-root") { Description = $"Where builtin dataset names resolve (default: ${DatasetCatalog.DatasetsRootVariable}, else ./datasets)." };
+        // Detectron2's launch flags (tools/train_net.py's default_argument_parser).
+        var numGpus = new Option<int>("--num-gpus") { Description = "Worker processes per machine, one per GPU (on a CPU build: CPU workers).", DefaultValueFactory = _ => 1 };
+        var numMachines = new Option<int>("--num-machines") { Description = "Machines in the job.", DefaultValueFactory = _ => 1 };
+        var machineRank = new Option<int>("--machine-rank") { Description = "This machine's rank, 0 .. num-machines - 1 (machine 0 hosts the rendezvous).", DefaultValueFactory = _ => 0 };
+        var distUrl = new Option<string>("--dist-url") { Description = "tcp://HOST:PORT of machine 0's rendezvous; 'auto' on one machine (a free loopback port).", DefaultValueFactory = _ => "auto" };
         var command = new Command("train", "Train (or evaluate) a detector with Detectron2's semantics; in a SageMaker container, run the training job.")
         {
-            configFile, opts, output, resume, evalOnly, datasetsRoot,
+            configFile, opts, output, resume, evalOnly, datasetsRoot, numGpus, numMachines, machineRank, distUrl,
         };
         command.SetAction(parse =>
         {
             using var stop = new StopSignal(Console.Out);
             var file = parse.GetValue(configFile);
+            DistributedSettings? worker;
+            try
+            {
+                worker = DistributedSettings.FromEnvironment();
+                if (worker is null && parse.GetValue(numGpus) * parse.GetValue(numMachines) > 1)
+                    return DistributedLaunch.Run(file, parse.GetValue(opts) ?? [], parse.GetValue(numGpus), parse.GetValue(numMachines),
+                        parse.GetValue(machineRank), parse.GetValue(distUrl)!, stop.Token);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"d2 train: {e.Message}");
+                return 2;
+            }
             if (file is null)
             {
                 var paths = SageMakerPaths.FromEnvironment();
@@ -52,7 +71,13 @@ internal static class TrainCommand
             try
             {
                 return Run(file, parse.GetValue(opts) ?? [], parse.GetValue(output), parse.GetValue(resume),
-                    parse.GetValue(evalOnly), parse.GetValue(datasetsRoot), stop.Token);
+                    parse.GetValue(evalOnly), parse.GetValue(datasetsRoot), stop.Token, worker);
+            }
+            catch (Exception e) when (worker is not null && e is CollectiveException or TimeoutException or IOException or DllNotFoundException)
+            {
+                // A peer died, the rendezvous failed or a backend is missing: name this rank, exit non-zero at once.
+                Console.Error.WriteLine($"d2 train: rank {worker.Rank} of {worker.WorldSize}: {e.Message}");
+                return 1;
             }
             catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
             {
@@ -68,10 +93,12 @@ internal static class TrainCommand
         return command;
     }
 
-    private static int Run(string configFile, string[] opts, string? output, bool resume, bool evalOnly, string? datasetsRoot, CancellationToken stop)
+    private static int Run(string configFile, string[] opts, string? output, bool resume, bool evalOnly, string? datasetsRoot, CancellationToken stop,
+        DistributedSettings? worker)
     {
         string[] allOpts = output is null ? opts : [.. opts, "OUTPUT_DIR", output];
         var cfg = ModelZoo.GetConfig(configFile, allOpts);
+        using var session = worker is null ? null : DistributedSession.Join(worker, cuda: cfg.Get<string>("MODEL.DEVICE").StartsWith("cuda", StringComparison.Ordinal));
         var outputDir = Path.GetFullPath(cfg.Get<string>("OUTPUT_DIR"));
         var catalog = new DatasetCatalog(datasetsRoot, Console.Error);
         var outcome = TrainingRun.Run(new TrainingRequest
@@ -87,6 +114,7 @@ internal static class TrainCommand
             Stop = stop,
             LiveProgress = !Console.IsOutputRedirected,
             TrainingJobName = Environment.GetEnvironmentVariable("TRAINING_JOB_NAME"),
+            Group = session?.Group ?? SingleProcessGroup.Instance,
         });
         // 130: the shell's code for an interrupted command, so scripts can tell a stop from a finished run.
         return outcome == TrainingOutcome.Stopped ? 130 : 0;

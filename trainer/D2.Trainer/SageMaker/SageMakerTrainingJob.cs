@@ -5,6 +5,7 @@ using D2.Detection.Config;
 using D2.Detection.Data;
 using D2.Detection.Data.Datasets;
 using D2.Detection.Data.Loader;
+using D2.Detection.Distributed;
 using D2.Detection.Inference;
 using D2.Operations.Operations;
 using D2.Trainer.Training;
@@ -26,9 +27,18 @@ internal static class SageMakerTrainingJob
     /// <returns>the process exit code: 0 done or stopped, 2 bad input (ClientError), 1 anything else (AlgorithmError)</returns>
     public static int Run(SageMakerPaths paths, TextWriter log, TextWriter error, CancellationToken stop, bool liveProgress = false)
     {
+        DistributedSettings? worker = null;
         try
         {
-            var request = Prepare(paths, log, stop) with { LiveProgress = liveProgress };
+            worker = DistributedSettings.FromEnvironment();
+            if (worker is null && SageMakerCluster.Load(paths.ResourceConfigFile) is { NumMachines: > 1 } cluster)
+                return SageMakerLaunch.Supervise(paths, cluster, error, stop);
+            // Rank 0 alone prints, as Detectron2's main process.
+            var request = Prepare(paths, worker is { Rank: > 0 } ? TextWriter.Null : log, stop) with { LiveProgress = liveProgress && worker is null };
+            using var session = worker is null ? null
+                : DistributedSession.Join(worker, cuda: request.Config.Get<string>("MODEL.DEVICE").StartsWith("cuda", StringComparison.Ordinal));
+            if (session is not null)
+                request = request with { Group = session.Group };
             var outcome = TrainingRun.Run(request);
             log.WriteLine(outcome switch
             {
@@ -46,6 +56,8 @@ internal static class SageMakerTrainingJob
         catch (Exception e)
         {
             var (reason, exitCode) = Describe(e);
+            if (worker is not null)
+                reason = $"rank {worker.Rank} of {worker.WorldSize}: {reason}";
             error.WriteLine($"d2 train: {reason}");
             if (exitCode == 1)
                 error.WriteLine(e.ToString());
@@ -171,21 +183,8 @@ internal static class SageMakerTrainingJob
 
     private static void CheckResources(SageMakerPaths paths, TextWriter log)
     {
-        if (!File.Exists(paths.ResourceConfigFile))
-            return;
-        try
-        {
-            var config = JsonNode.Parse(File.ReadAllText(paths.ResourceConfigFile));
-            var hosts = config?["hosts"]?.AsArray().Select(h => h?.GetValue<string>()).ToList() ?? [];
-            var instanceType = config?["current_instance_type"]?.GetValue<string>() ?? "unknown";
-            log.WriteLine($"Host {config?["current_host"]?.GetValue<string>() ?? "algo-1"} of {Math.Max(hosts.Count, 1)} ({instanceType})");
-            if (hosts.Count > 1)
-                throw new JobInputException($"the job runs on {hosts.Count} instances, but this trainer trains on one: set InstanceCount to 1.");
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
-        {
-            throw new JobInputException($"{paths.ResourceConfigFile}: is not a valid resource config ({e.Message})", e);
-        }
+        var cluster = SageMakerCluster.Load(paths.ResourceConfigFile);
+        log.WriteLine($"Host {cluster.CurrentHost} of {cluster.NumMachines} ({cluster.InstanceType})");
     }
 
     /// <summary>config-file (a model-zoo name) or local-config-file (in a channel, /opt/ml/code or the image).</summary>

@@ -1,5 +1,6 @@
 using D2.Detection.Config;
 using D2.Detection.Data.Datasets;
+using D2.Detection.Distributed;
 
 namespace D2.Trainer.Training;
 
@@ -36,6 +37,9 @@ internal sealed record TrainingRequest
     public string? TrainingJobName { get; init; }
     public string? GitRevision { get; init; }
     public TextWriter Log { get; init; } = Console.Out;
+
+    /// <summary>The data-parallel group this process is a rank of (default: alone). Only rank 0 writes and evaluates.</summary>
+    public IProcessGroup Group { get; init; } = SingleProcessGroup.Instance;
 }
 
 /// <summary>How a run ended.</summary>

@@ -2,6 +2,7 @@ using D2.Detection.Checkpoint;
 using D2.Detection.Data;
 using D2.Detection.Data.Datasets;
 using D2.Detection.Data.Loader;
+using D2.Detection.Distributed;
 using D2.Detection.Engine;
 using D2.Detection.Evaluation;
 using D2.Detection.Inference;
@@ -19,13 +20,25 @@ internal static class TrainingRun
     public static TrainingOutcome Run(TrainingRequest request)
     {
         var cfg = request.Config;
-        var log = request.Log;
+        var group = request.Group;
+        // Detectron2's main process alone writes files and console lines; the other ranks train silently.
+        var main = group.Rank == 0;
+        var log = main ? request.Log : TextWriter.Null;
         var stop = request.Stop;
-        Directory.CreateDirectory(request.OutputDirectory);
-        Directory.CreateDirectory(request.CheckpointDirectory);
-        var configPath = Path.Combine(request.OutputDirectory, "config.yaml");
-        AtomicFile.WriteAllText(configPath, cfg.Dump());
-        log.WriteLine($"Full config saved to {configPath}");
+        if (main)
+        {
+            Directory.CreateDirectory(request.OutputDirectory);
+            Directory.CreateDirectory(request.CheckpointDirectory);
+            var configPath = Path.Combine(request.OutputDirectory, "config.yaml");
+            AtomicFile.WriteAllText(configPath, cfg.Dump());
+            log.WriteLine($"Full config saved to {configPath}");
+        }
+        if (group.WorldSize > 1)
+            log.WriteLine($"Rank of current process: {group.Rank}. World size: {group.WorldSize} ({group.Backend})");
+        // As DefaultTrainer: config.yaml above keeps the config as written, training uses the scaled one.
+        cfg = AutoScaleWorkers.Apply(cfg, group.WorldSize, log);
+        var seed = RandomSeeding.SeedAllRng(cfg.Get<long>("SEED"), group.Rank);
+        log.WriteLine($"Using a random seed {seed}");
 
         // Datasets before the model: a bad name or file fails in seconds, not after building a large network.
         var testSets = cfg.Get<string[]>("DATASETS.TEST").Select(name => (Name: name, Data: request.TestCatalog.Get(name))).ToList();
@@ -52,14 +65,17 @@ internal static class TrainingRun
             var results = new Dictionary<string, IReadOnlyDictionary<string, double>>();
             foreach (var (name, (records, metadata)) in testSets)
             {
-                var inputs = DetectionDataLoaders.BuildTestLoader(cfg, records).Select(item =>
+                // Detectron2's InferenceSampler: each rank its contiguous shard; rank 0 gathers and evaluates.
+                var shard = InferenceSampler.Shard(records, group.Rank, group.WorldSize);
+                var inputs = DetectionDataLoaders.BuildTestLoader(cfg, shard).Select(item =>
                 {
                     stop.ThrowIfCancellationRequested();
                     return (item.Record, item.Input);
                 });
                 // OUTPUT_DIR/inference as Detectron2's build_evaluator; one folder per dataset when there are several.
                 var folder = testSets.Count == 1 ? Path.Combine(request.OutputDirectory, "inference") : Path.Combine(request.OutputDirectory, "inference", name);
-                var evaluation = DatasetEvaluation.Run(m, inputs, metadata, folder, log.WriteLine);
+                var evaluation = DatasetEvaluation.Run(m, inputs, metadata, folder, log.WriteLine,
+                    group.WorldSize > 1 ? new DistributedInference(group, records) : null);
                 // One test set reports {"bbox": ...}; several report {"<name>/bbox": ...}, as Detectron2 nests them per dataset.
                 foreach (var (task, metrics) in evaluation)
                 {
@@ -79,18 +95,24 @@ internal static class TrainingRun
             log.WriteLine(DetectionCheckpointer.Load(model, weights).ToString());
             if (testSets.Count == 0)
                 throw new ArgumentException("eval-only needs DATASETS.TEST: name at least one dataset to evaluate on.");
-            EvaluationSummary.Write(request.OutputDirectory, Evaluate(model), log);
+            var evaluated = Evaluate(model);
+            if (main)
+                EvaluationSummary.Write(request.OutputDirectory, evaluated, log);
             return TrainingOutcome.Evaluated;
         }
 
-        using var loader = DetectionDataLoaders.BuildTrainLoader(cfg, trainRecords!, log: log);
+        // SEED < 0: the ranks still need one sampler order (Detectron2's shared_random_seed: rank 0's draw).
+        long? sharedSeed = group.WorldSize > 1 ? ModelStateSync.BroadcastInt64(group, Random.Shared.NextInt64(int.MaxValue)) : null;
+        using var loader = DetectionDataLoaders.BuildTrainLoader(cfg, trainRecords!, log: log, rank: group.Rank, worldSize: group.WorldSize, sharedSeed: sharedSeed);
         using var trainer = new D2.Detection.Engine.Trainer(cfg, model, loader.GetEnumerator(), testSets.Count > 0 ? Evaluate : null, log,
-            checkpointDirectory: request.CheckpointDirectory);
-        if (request.LiveProgress)
+            checkpointDirectory: request.CheckpointDirectory, group: group);
+        if (request.LiveProgress && main)
             trainer.Loop.RegisterHooks([new LiveProgress(Console.Out)]);
         trainer.ResumeOrLoad(request.Resume);
         log.WriteLine($"Data loader seed {loader.Seed}");
         var outcome = trainer.Train(stop);
+        if (!main)
+            return outcome == TrainingRunResult.Completed ? TrainingOutcome.Completed : TrainingOutcome.Stopped;
 
         // Detectron2 allows more classes in the head than the dataset names; the artifact needs a name per class.
         var names = classNames.Concat(Enumerable.Range(classNames.Count, numClasses - classNames.Count).Select(i => $"class_{i}")).ToList();

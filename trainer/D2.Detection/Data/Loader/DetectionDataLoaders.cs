@@ -1,5 +1,6 @@
 using D2.Detection.Config;
 using D2.Detection.Data.Datasets;
+using D2.Detection.Distributed;
 
 namespace D2.Detection.Data.Loader;
 
@@ -22,10 +23,20 @@ public static class DetectionDataLoaders
     /// default -1 gives a fixed order too) and, for the augmentations, cfg.SEED when it is &gt;= 0, else a random seed
     /// (as Detectron2's default_setup); the one used is <see cref="DataLoader.Seed"/>.
     /// </param>
-    public static DataLoader BuildTrainLoader(CfgNode cfg, IReadOnlyList<DatasetRecord> records, DatasetMapper? mapper = null, long? seed = null, TextWriter? log = null)
+    /// <param name="rank">this worker's rank in data-parallel training: it takes every <paramref name="worldSize"/>-th
+    /// index of the one shared sampler stream from its own offset (Detectron2's islice(rank, None, world_size)), and
+    /// SOLVER.IMS_PER_BATCH / worldSize images per batch; its augmentations are seeded with SEED + rank</param>
+    /// <param name="sharedSeed">with SEED &lt; 0 and several workers, the sampler seed every rank agreed on (Detectron2's
+    /// shared_random_seed); ignored otherwise</param>
+    public static DataLoader BuildTrainLoader(CfgNode cfg, IReadOnlyList<DatasetRecord> records, DatasetMapper? mapper = null, long? seed = null, TextWriter? log = null,
+        int rank = 0, int worldSize = 1, long? sharedSeed = null)
     {
         ArgumentNullException.ThrowIfNull(cfg);
         ArgumentNullException.ThrowIfNull(records);
+        var totalBatch = cfg.Get<int>("SOLVER.IMS_PER_BATCH");
+        var batchSize = ImagesPerWorker(totalBatch, worldSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, worldSize);
         var dataset = cfg.Get<bool>("DATALOADER.FILTER_EMPTY_ANNOTATIONS") ? DatasetFilters.FilterEmptyAnnotations(records, log) : records;
         if (dataset.Count == 0)
             throw new ArgumentException(
@@ -35,8 +46,8 @@ public static class DetectionDataLoaders
                 nameof(records));
         mapper ??= DatasetMapper.FromConfig(cfg, isTrain: true);
         var configSeed = cfg.Get<long>("SEED");
-        var samplerSeed = seed ?? configSeed;
-        var augmentationSeed = seed ?? (configSeed >= 0 ? configSeed : Random.Shared.NextInt64());
+        var samplerSeed = seed ?? (configSeed < 0 && worldSize > 1 && sharedSeed is { } agreed ? agreed : configSeed);
+        var augmentationSeed = (seed ?? (configSeed >= 0 ? configSeed : Random.Shared.NextInt64())) + rank;
         var samplerName = cfg.Get<string>("DATALOADER.SAMPLER_TRAIN");
         IEnumerable<int> sampler = samplerName switch
         {
@@ -48,8 +59,23 @@ public static class DetectionDataLoaders
             _ => throw new ArgumentException(
                 $"DATALOADER.SAMPLER_TRAIN '{samplerName}' is not supported; use TrainingSampler or RepeatFactorTrainingSampler.", nameof(cfg)),
         };
-        return new DataLoader(dataset, mapper.Map, sampler, cfg.Get<int>("SOLVER.IMS_PER_BATCH"),
+        if (worldSize > 1)
+            sampler = new RankShard(sampler, rank, worldSize);
+        return new DataLoader(dataset, mapper.Map, sampler, batchSize,
             cfg.Get<bool>("DATALOADER.ASPECT_RATIO_GROUPING"), cfg.Get<int>("DATALOADER.NUM_WORKERS"), augmentationSeed);
+    }
+
+    /// <summary>SOLVER.IMS_PER_BATCH is the total over all workers (Detectron2): each takes an equal share.</summary>
+    /// <exception cref="ArgumentException">the total does not divide by the number of workers (the message names both)</exception>
+    public static int ImagesPerWorker(int imsPerBatch, int worldSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
+        if (imsPerBatch < 1)
+            throw new ArgumentException($"SOLVER.IMS_PER_BATCH must be at least 1, not {imsPerBatch}.");
+        if (imsPerBatch % worldSize != 0)
+            throw new ArgumentException(
+                $"SOLVER.IMS_PER_BATCH ({imsPerBatch}) must be divisible by the number of workers ({worldSize}): it is the total batch over all workers, as in Detectron2.");
+        return imsPerBatch / worldSize;
     }
 
     /// <summary>The test loader: every record once, in order, batch 1, test-time mapping (INPUT.MIN_SIZE_TEST / MAX_SIZE_TEST).</summary>
