@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using D2.Build.Engine;
 using D2.Build.Images;
+using D2.Build.Workflows;
 using D2.Operations.Images;
 using D2.Operations.Operations;
 using D2.Build.Tools;
@@ -170,6 +171,37 @@ public sealed class Build : BuildBase
             var pusher = new ImagePusher(Docker, Console.Out);
             var pushed = Local ? await pusher.PushTagsAsync(plan) : await pusher.PushToEcrAsync(AwsOperations.Registry, plan);
             Note($"{pushed.Count} tag(s) pushed");
+        });
+
+    Target ImageMatrix => _ => _
+        .Description("Write the images workflow's matrix (every architecture of build/gpu-archs.json) to $GITHUB_OUTPUT as matrix=JSON (and print it)")
+        .Executes(() =>
+        {
+            var matrix = Operations.Matrix.GpuArchitectureMatrix.Load(Root(Operations.Matrix.GpuArchitectureMatrix.RelativePath));
+            var line = "matrix=" + JsonSerializer.Serialize(new { include = matrix.Architectures.Select(a => new { name = a.Name }) });
+            Console.WriteLine(line);
+            if (Environment.GetEnvironmentVariable("GITHUB_OUTPUT") is { Length: > 0 } output)
+                File.AppendAllText(output, line + "\n");
+        });
+
+    Target LintWorkflows => _ => _
+        .Description("Validate every .github/workflows file with @action-validator/cli (npm; installed into build/workflow-lint when missing)")
+        .Executes(async () =>
+        {
+            var validator = await WorkflowLint.EnsureValidatorAsync(RootDirectory);
+            var failed = new List<string>();
+            foreach (var workflow in WorkflowLint.WorkflowFiles(RootDirectory))
+            {
+                var (exit, report) = WorkflowLint.Validate(validator, workflow);
+                Console.WriteLine($"{Path.GetFileName(workflow)}: {(exit == 0 ? "valid" : "INVALID")}");
+                if (exit != 0)
+                {
+                    Console.WriteLine(report);
+                    failed.Add(Path.GetFileName(workflow));
+                }
+            }
+            if (failed.Count > 0)
+                throw new BuildFailedException($"Invalid workflow(s): {string.Join(", ", failed)}.");
         });
 
     [Parameter("Training iterations of the demo (the small CPU config's schedule is scaled to it)")]
