@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using D2.Build.Engine;
+using D2.Build.Images;
+using D2.Build.Workflows;
+using D2.Operations.Images;
+using D2.Operations.Operations;
 using D2.Build.Tools;
 
 namespace D2.Build;
@@ -88,6 +92,116 @@ public sealed class Build : BuildBase
                 throw failure;
             if (summary.Files == 0 || summary.Passed == 0)
                 throw new BuildFailedException($"No test ran (no passing results in {TestResultsDirectory}).");
+        });
+
+    // ---- Images per GPU architecture (build/gpu-archs.json), ECR ----
+
+    [Parameter("Architectures of build/gpu-archs.json for Images/Push (names, space or comma separated; default: all)")]
+    public string[]? Arch;
+
+    [Parameter("Images: print the exact docker buildx commands of every selected architecture and run no Docker")]
+    public bool ImagePlan;
+
+    [Parameter("Registry host the images are tagged for (default: the caller's ECR registry; localhost:5000 with --local or --image-plan)")]
+    public string? Registry;
+
+    [Parameter("Image version tag (default: the release tag v1.2.3 -> 1.2.3 on Actions, else 0.1.0-dev)")]
+    public string? ImageVersion;
+
+    [Parameter("Docker client to run (default: docker on PATH)")]
+    public string Docker = "docker";
+
+    [Parameter("Use the local stand-ins instead of AWS (Push: a registry at --registry, default localhost:5000, with no ECR and no login)")]
+    public bool Local;
+
+    [Parameter("AWS region (default: AWS_REGION, the profile, then AWS_DEFAULT_REGION)")]
+    public string? Region;
+
+    string? _imageRegistry;
+
+    async Task<Operations.Images.ImagePlan> ImagesAsync()
+    {
+        _imageRegistry ??= Registry is { Length: > 0 } ? Registry
+            : Local || ImagePlan ? ImageTasks.LocalRegistry
+            : await ImageTasks.AwsRegistryAsync(AwsOperations, Registry);
+        return ImageTasks.Plan(RootDirectory, Arch, _imageRegistry, ImageVersion);
+    }
+
+    OperationsContext AwsOperations => _awsOperations ??= OperationsContext.ForAws(Region);
+    OperationsContext? _awsOperations;
+
+    Target Publish => _ => _
+        .Description("Self-contained linux-x64 publish of the trainer (d2) and the server (D2.Serving) for --torch-backend under artifacts/publish/{backend}/")
+        .DependsOn(Restore)
+        .Executes(async () =>
+        {
+            var backend = TorchBackend.ToString().ToLowerInvariant();
+            foreach (var (project, name) in new[] { (Root("trainer", "D2.Trainer", "D2.Trainer.csproj"), "trainer"), (Root("serving", "D2.Serving", "D2.Serving.csproj"), "serving") })
+                await ProcessTasks.RunAsync("dotnet", ["publish", project, "-c", Configuration.ToString(), "-r", "linux-x64", "--self-contained", "-nologo",
+                    "-o", Root("artifacts", "publish", backend, name), .. MSBuildProperties], RootDirectory);
+        });
+
+    Target Images => _ => _
+        .Description("Trainer and serving images per architecture of build/gpu-archs.json (--arch NAME) with docker buildx; --image-plan prints the commands instead")
+        .Executes(async () =>
+        {
+            if (!ImagePlan && ImageTasks.DockerEngineProblem(Docker) is { } problem)
+                throw new BuildFailedException($"Images needs a Docker engine: {problem}. Use --image-plan to print the commands without Docker.");
+            var plan = await ImagesAsync();
+            if (ImagePlan)
+            {
+                foreach (var build in plan.Builds)
+                    Console.WriteLine(build.CommandLine());
+                Note($"{plan.Builds.Count} image(s) planned, nothing built");
+                return;
+            }
+            foreach (var build in plan.Builds)
+                await ProcessTasks.RunAsync(Docker, build.BuildxArguments(), RootDirectory);
+            Note($"{plan.Builds.Count} image(s) built");
+        });
+
+    Target Push => _ => _
+        .Description("Push every tag of the images (--arch NAME): ECR repositories ensured, docker login with the ECR token on stdin; --local pushes to --registry (default localhost:5000) without ECR")
+        .After(Images)
+        .Executes(async () =>
+        {
+            if (ImagePlan)
+                throw new BuildUsageException("Push does not take --image-plan (it would push nothing); use --plan to see what would run.");
+            var plan = await ImagesAsync();
+            var pusher = new ImagePusher(Docker, Console.Out);
+            var pushed = Local ? await pusher.PushTagsAsync(plan) : await pusher.PushToEcrAsync(AwsOperations.Registry, plan);
+            Note($"{pushed.Count} tag(s) pushed");
+        });
+
+    Target ImageMatrix => _ => _
+        .Description("Write the images workflow's matrix (every architecture of build/gpu-archs.json) to $GITHUB_OUTPUT as matrix=JSON (and print it)")
+        .Executes(() =>
+        {
+            var matrix = Operations.Matrix.GpuArchitectureMatrix.Load(Root(Operations.Matrix.GpuArchitectureMatrix.RelativePath));
+            var line = "matrix=" + JsonSerializer.Serialize(new { include = matrix.Architectures.Select(a => new { name = a.Name }) });
+            Console.WriteLine(line);
+            if (Environment.GetEnvironmentVariable("GITHUB_OUTPUT") is { Length: > 0 } output)
+                File.AppendAllText(output, line + "\n");
+        });
+
+    Target LintWorkflows => _ => _
+        .Description("Validate every .github/workflows file with @action-validator/cli (npm; installed into build/workflow-lint when missing)")
+        .Executes(async () =>
+        {
+            var validator = await WorkflowLint.EnsureValidatorAsync(RootDirectory);
+            var failed = new List<string>();
+            foreach (var workflow in WorkflowLint.WorkflowFiles(RootDirectory))
+            {
+                var (exit, report) = WorkflowLint.Validate(validator, workflow);
+                Console.WriteLine($"{Path.GetFileName(workflow)}: {(exit == 0 ? "valid" : "INVALID")}");
+                if (exit != 0)
+                {
+                    Console.WriteLine(report);
+                    failed.Add(Path.GetFileName(workflow));
+                }
+            }
+            if (failed.Count > 0)
+                throw new BuildFailedException($"Invalid workflow(s): {string.Join(", ", failed)}.");
         });
 
     [Parameter("Training iterations of the demo (the small CPU config's schedule is scaled to it)")]

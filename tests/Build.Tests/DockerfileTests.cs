@@ -78,8 +78,13 @@ public class DockerfileTests(string dockerfile, string project, string apphost, 
         Assert.That(froms, Has.Count.EqualTo(2));
         Assert.That(froms[0], Does.Match(@"^FROM \$\{SDK_IMAGE\} AS build$"));
         Assert.That(froms[1], Does.Match(@"^FROM \$\{BASE_IMAGE\} AS runtime$"));
-        Assert.That(lines, Has.Some.Match(@"^ARG BASE_IMAGE=ubuntu:24\.04$"), "CPU variant by default");
-        Assert.That(lines, Has.Some.Match(@"^ARG TORCH_BACKEND=cpu$"));
+        // The matrix facts are build arguments without defaults (the Images target passes them from build/gpu-archs.json).
+        foreach (var argument in new[] { "BASE_IMAGE", "TORCH_BACKEND", "LIBTORCH_PACKAGE", "GPU_ARCH" })
+        {
+            Assert.That(lines, Has.Some.Match($"^ARG {argument}$"), argument);
+            Assert.That(lines, Has.None.Match($"^ARG {argument}="), $"{argument} has no default");
+        }
+        Assert.That(lines, Has.Some.Match(@"^RUN test -n ""\$\{TORCH_BACKEND\}"" && test -n ""\$\{LIBTORCH_PACKAGE\}"""), "missing facts stop the build");
 
         var entrypoint = lines.Single(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal))["ENTRYPOINT ".Length..];
         var cmd = lines.Single(l => l.StartsWith("CMD ", StringComparison.Ordinal))["CMD ".Length..];
@@ -91,7 +96,7 @@ public class DockerfileTests(string dockerfile, string project, string apphost, 
         Assert.That(assemblyName, Is.EqualTo(apphost), "the apphost the entry point names");
         Assert.That(lines, Has.Some.Contains("COPY --from=build /out /opt/d2"));
         Assert.That(lines.Single(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal)), Does.Contain("--self-contained").And.Contain("-o /out")
-            .And.Contain("-p:TorchBackend=${TORCH_BACKEND}"));
+            .And.Contain("-p:TorchBackend=${TORCH_BACKEND} -p:LibTorchPackage=${LIBTORCH_PACKAGE}"));
     }
 
     [Test]

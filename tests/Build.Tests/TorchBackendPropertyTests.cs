@@ -51,6 +51,17 @@ public class TorchBackendPropertyTests
     }
 
     [Test]
+    public void The_package_name_passed_from_the_matrix_wins_over_the_default()
+    {
+        var (exit, output) = MSBuild("-getItem:PackageReference", "-p:TorchBackend=cuda", "-p:LibTorchPackage=libtorch-cuda-13.0-linux-x64");
+        Assert.That(exit, Is.Zero, output);
+        var references = JsonDocument.Parse(output).RootElement.GetProperty("Items").GetProperty("PackageReference")
+            .EnumerateArray().Select(e => e.GetProperty("Identity").GetString()!).ToArray();
+        Assert.That(references, Does.Contain("libtorch-cuda-13.0-linux-x64"));
+        Assert.That(references, Has.None.StartsWith("libtorch-cuda-12").And.None.EqualTo("libtorch-cpu-linux-x64"));
+    }
+
+    [Test]
     public void Unknown_backend_is_an_error_naming_the_valid_ones()
     {
         var (exit, output) = MSBuild("-t:CollectPackageReferences", "-p:TorchBackend=rocm");

@@ -177,9 +177,19 @@ public sealed partial class GpuArchitectureMatrix
         return _byFamily.TryGetValue(instanceFamily, out var architecture)
             ? architecture
             : throw new ArgumentException(
-                $"Instance type '{instanceType}' (family {instanceFamily}) has no image architecture in {Source}; served families: {FamilyList()}.",
+                $"Instance type '{instanceType}' (family {instanceFamily}) has no image architecture in {Source}{UnservedReason(instanceFamily)}; served families: {FamilyList()}.",
                 nameof(instanceType));
     }
+
+    /// <summary>Why a family SageMaker offers cannot run these images (they are linux-x64 with CPU or CUDA libtorch).</summary>
+    private static string UnservedReason(string family) => family switch
+    {
+        _ when family.StartsWith("ml.inf", StringComparison.Ordinal) => ": AWS Inferentia runs Neuron-compiled models, not libtorch CPU/CUDA images",
+        _ when family.StartsWith("ml.trn", StringComparison.Ordinal) => ": AWS Trainium runs Neuron-compiled models, not libtorch CPU/CUDA images",
+        _ when family.Contains("gb", StringComparison.Ordinal) => ": Grace hosts are arm64 and the images are linux-x64",
+        _ when GravitonFamily().IsMatch(family) => ": AWS Graviton is arm64 and the images are linux-x64",
+        _ => "",
+    };
 
     /// <summary><c>{registry}/{repository}:{version}-{arch}</c>; a registry given as https://host is reduced to the host.</summary>
     public static string ImageUri(string registry, string repository, string version, GpuArchitecture architecture)
@@ -246,6 +256,10 @@ public sealed partial class GpuArchitectureMatrix
 
     [GeneratedRegex("^sm_[0-9]{2,3}[a-z]?$")]
     private static partial Regex ComputeCapability();
+
+    // c6g, m6gd, c7gn, r8g...: the 'g' after the generation marks Graviton.
+    [GeneratedRegex("^ml\\.[a-z]+[0-9]+g[a-z]*$")]
+    private static partial Regex GravitonFamily();
 
     [GeneratedRegex("^ml\\.[a-z0-9-]+$")]
     private static partial Regex InstanceFamily();

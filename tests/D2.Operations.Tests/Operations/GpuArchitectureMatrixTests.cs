@@ -18,6 +18,10 @@ public class GpuArchitectureMatrixTests
     [TestCase("ml.g6e.12xlarge", "ada")]
     [TestCase("ml.p5.48xlarge", "hopper")]
     [TestCase("ml.p5en.48xlarge", "hopper")]
+    [TestCase("ml.p3.2xlarge", "volta")]
+    [TestCase("ml.p3.16xlarge", "volta")]
+    [TestCase("ml.p3dn.24xlarge", "volta")]
+    [TestCase("ml.p6-b200.48xlarge", "blackwell")]
     public void InstanceTypeMapsToItsArchitecture(string instanceType, string architecture) =>
         Assert.That(Matrix.ForInstanceType(instanceType).Name, Is.EqualTo(architecture));
 
@@ -26,7 +30,7 @@ public class GpuArchitectureMatrixTests
     {
         Assert.That(Matrix.Source, Does.EndWith(Path.Combine("build", "gpu-archs.json")));
         var embedded = GpuArchitectureMatrix.LoadEmbedded();
-        Assert.That(embedded.Architectures.Select(a => a.Name), Is.EqualTo(new[] { "cpu", "turing", "ampere", "ada", "hopper" }));
+        Assert.That(embedded.Architectures.Select(a => a.Name), Is.EqualTo(new[] { "cpu", "volta", "turing", "ampere", "ada", "hopper", "blackwell" }));
         Assert.That(embedded.InstanceFamilies, Is.EqualTo(Matrix.InstanceFamilies));
 
         var ampere = Matrix.Get("ampere");
@@ -52,14 +56,29 @@ public class GpuArchitectureMatrixTests
         var noSuchSize = Assert.Throws<ArgumentException>(() => Matrix.ForInstanceType("ml.g5.3xlarge"));
         Assert.That(noSuchSize!.Message, Does.Contain("'ml.g5.3xlarge'").And.Contain("ml.g5 offers").And.Contain("ml.g5.2xlarge"));
 
-        var unserved = Assert.Throws<ArgumentException>(() => Matrix.ForInstanceType("ml.p3.2xlarge"));
-        Assert.That(unserved!.Message, Does.Contain("'ml.p3.2xlarge'").And.Contain("family ml.p3").And.Contain("ml.g4dn (turing)").And.Contain("ml.g5/ml.p4d/ml.p4de (ampere)"));
+        var unserved = Assert.Throws<ArgumentException>(() => Matrix.ForInstanceType("ml.p6-b300.48xlarge"));
+        Assert.That(unserved!.Message, Does.Contain("'ml.p6-b300.48xlarge'").And.Contain("family ml.p6-b300").And.Contain("ml.g4dn (turing)")
+            .And.Contain("ml.g5/ml.p4d/ml.p4de (ampere)").And.Contain("ml.p3/ml.p3dn (volta)").And.Contain("ml.p6-b200 (blackwell)"));
 
         var nonsense = Assert.Throws<ArgumentException>(() => Matrix.ForInstanceType("gpu-large"));
         Assert.That(nonsense!.Message, Does.Contain("'gpu-large' is not a SageMaker instance type").And.Contain("ml.p5/ml.p5e/ml.p5en (hopper)"));
 
         var typo = Assert.Throws<ArgumentException>(() => Matrix.ForInstanceType("ml.g4dn.xlarge_typo", InstanceTypeUse.Training));
         Assert.That(typo!.Message, Does.Contain("training instance type (TrainingInstanceType)"));
+    }
+
+    [TestCase("ml.c6g.xlarge", InstanceTypeUse.Hosting, "Graviton is arm64")]
+    [TestCase("ml.c6gn.2xlarge", InstanceTypeUse.Hosting, "Graviton is arm64")]
+    [TestCase("ml.inf2.xlarge", InstanceTypeUse.Hosting, "Inferentia")]
+    [TestCase("ml.inf1.xlarge", InstanceTypeUse.Hosting, "Inferentia")]
+    [TestCase("ml.trn1.2xlarge", InstanceTypeUse.Training, "Trainium")]
+    [TestCase("ml.trn2.48xlarge", InstanceTypeUse.Training, "Trainium")]
+    [TestCase("ml.p6e-gb200.36xlarge", InstanceTypeUse.Training, "arm64")]
+    public void FamiliesTheImagesCannotServeSayWhyAndNameTheServedOnes(string instanceType, InstanceTypeUse use, string reason)
+    {
+        var error = Assert.Throws<ArgumentException>(() => Matrix.ForInstanceType(instanceType, use));
+        Assert.That(error!.Message, Does.Contain($"'{instanceType}'").And.Contain(reason).And.Contain("served families:")
+            .And.Contain("(cpu)").And.Contain("(volta)").And.Contain("(blackwell)"));
     }
 
     [Test]
