@@ -97,7 +97,7 @@ public class ServingProcessTests
     {
         var json = JsonNode.Parse(await http.GetStringAsync(new Uri(server!.BaseUrl, "execution-parameters")))!;
         Assert.That((int)json["MaxConcurrentTransforms"]!, Is.EqualTo(1));
-        Assert.That((string?)json["BatchStrategy"], Is.EqualTo("SINGLE_RECORD"));
+        Assert.That((string?)json["BatchStrategy"], Is.EqualTo("MULTI_RECORD"), "jsonlines bodies carry several records");
         Assert.That((int)json["MaxPayloadInMB"]!, Is.EqualTo(6));
     }
 
