@@ -55,18 +55,9 @@ public class ServingRobustnessTests
         // Batching on, so the fuzz also runs through the batcher's grouping and cancellation paths.
         using var server = await StartAsync(new() { ["D2_MAX_BATCH_SIZE"] = "4", ["D2_MAX_BATCH_DELAY_MS"] = "2", ["SAGEMAKER_MODEL_SERVER_WORKERS"] = "2" });
         var payloads = FuzzPayloads.Generate(image, seed: 18, count: 1000);
-        // A first pass over 200 of them lets the GC heaps and libtorch's allocator reach their working size; memory that
-        // keeps growing over the next 1,000 would be a leak.
-        await Parallel.ForEachAsync(FuzzPayloads.Generate(image, seed: 81, count: 200), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (payload, _) =>
-        {
-            using var request = Invocation(server, payload.Body, payload.ContentType, payload.CustomAttributes);
-            using var response = await http.SendAsync(request);
-        });
-        var before = server.ResidentBytes();
         var failures = new ConcurrentQueue<string>();
         var statuses = new ConcurrentDictionary<int, int>();
-        var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(payloads, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (payload, _) =>
+        async Task RunAsync() => await Parallel.ForEachAsync(payloads, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (payload, _) =>
         {
             using var request = Invocation(server, payload.Body, payload.ContentType, payload.CustomAttributes);
             using var response = await http.SendAsync(request);
@@ -78,7 +69,15 @@ public class ServingRobustnessTests
             else if (!IsJsonWithReason(text, status))
                 failures.Enqueue($"{payload.Kind}: {status} without a JSON body: '{text[..Math.Min(200, text.Length)]}'");
         });
+        var start = server.ResidentBytes();
+        var clock = Stopwatch.StartNew();
+        await RunAsync();
         var elapsed = clock.Elapsed;
+        // The first pass brings the GC heaps and the native allocators to their working size (measured: ~300 -> ~700 MB,
+        // then flat over three more passes); a second pass of the same 1,000 must not grow it further, or something leaks.
+        var before = server.ResidentBytes();
+        await RunAsync();
+        var after = server.ResidentBytes();
         Assert.That(failures, Is.Empty, string.Join('\n', failures.Take(20)));
         Assert.That(server.HasExited, Is.False);
         using (var ping = await http.GetAsync(new Uri(server.BaseUrl, "ping")))
@@ -86,11 +85,10 @@ public class ServingRobustnessTests
         using (var request = Invocation(server, image, "image/jpeg"))
         using (var response = await http.SendAsync(request))
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "still predicts after the fuzz");
-        var after = server.ResidentBytes();
-        TestContext.Out.WriteLine($"{payloads.Count} payloads in {elapsed.TotalSeconds:0.0} s; statuses {string.Join(", ", statuses.OrderBy(p => p.Key).Select(p => $"{p.Key}: {p.Value}"))}; " +
-            $"VmRSS {before / 1048576} MB -> {after / 1048576} MB");
+        TestContext.Out.WriteLine($"{payloads.Count} payloads in {elapsed.TotalSeconds:0.0} s, twice; statuses {string.Join(", ", statuses.OrderBy(p => p.Key).Select(p => $"{p.Key}: {p.Value}"))}; " +
+            $"VmRSS {start / 1048576} MB -> {before / 1048576} MB (first pass) -> {after / 1048576} MB (second pass)");
         Assert.That(statuses.Keys, Does.Contain(200).And.Contain(400), "the mix has both readable and broken images");
-        Assert.That(after - before, Is.LessThan(256L * 1024 * 1024), $"VmRSS grew from {before / 1048576} MB to {after / 1048576} MB");
+        Assert.That(after - before, Is.LessThan(160L * 1024 * 1024), $"VmRSS grew from {before / 1048576} MB to {after / 1048576} MB over the second pass");
     }
 
     static bool IsJsonWithReason(string text, int status)
