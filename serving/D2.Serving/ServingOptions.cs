@@ -4,8 +4,8 @@ namespace D2.Serving;
 
 /// <summary>
 /// The hosting container's settings, from SageMaker's environment: the port (SAGEMAKER_BIND_TO_PORT, else 8080), the
-/// model folder (/opt/ml/model, moved with SAGEMAKER_BASE_DIR as the trainer does, or SM_MODEL_DIR), concurrent
-/// predictions (SAGEMAKER_MODEL_SERVER_WORKERS, default 1: libtorch already uses every core for one image), the default
+/// model folder (/opt/ml/model, moved with SAGEMAKER_BASE_DIR as the trainer does, or SM_MODEL_DIR), requests
+/// decoded and resized at once (SAGEMAKER_MODEL_SERVER_WORKERS, default 1; the model runs one batched forward pass at a time), the default
 /// response type (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) and the largest request (SAGEMAKER_MAX_PAYLOAD_IN_MB, default 6).
 /// D2_SERVING_HOST binds another address than every interface (the local SageMaker keeps it on loopback) and
 /// D2_DEVICE overrides MODEL.DEVICE. D2_OVERLAY_SCORE_THRESHOLD (default 0.5, Detectron2's demo) is the lowest score the
