@@ -157,7 +157,10 @@ public class ServingRobustnessTests
             using var response = await http.SendAsync(request);
             return ((int)response.StatusCode, (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         }).ToList();
-        await Task.Delay(300);
+        // SIGTERM once all four are inside the server (admitted: d2_queue_depth 4); a request still connecting would be refused.
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await http.GetStringAsync(new Uri(server.BaseUrl, "metrics"))).Contains("\nd2_queue_depth 4\n", StringComparison.Ordinal))
+            await Task.Delay(20);
         server.Terminate();
         Assert.That(requests.Count(r => !r.IsCompleted), Is.GreaterThan(0), "requests were still in flight at SIGTERM");
         var answers = await Task.WhenAll(requests);
