@@ -27,7 +27,7 @@ public sealed class Build : BuildBase
     [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
     public string? TestFilter;
 
-    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop for that check alone (default: everything)")]
+    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce for that check alone (default: everything)")]
     public string? BenchFilter;
 
     string Solution => Root("MLOps.sln");
@@ -229,16 +229,16 @@ public sealed class Build : BuildBase
         });
 
     Target Bench => _ => _
-        .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time) and memory checks; reports under artifacts/benchmarks")
+        .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) and all-reduce (2 Gloo workers) checks; reports under artifacts/benchmarks")
         .DependsOn(Compile)
         .Executes(async () =>
         {
             string[] project = ["run", "--no-build", "-c", Configuration.ToString(), "--project", Root("tests", "D2.Benchmarks"), "--"];
             // No filter: everything; "memory" or "trainloop": only that check; any other filter: only the matching benchmarks.
-            foreach (var check in new[] { "memory", "trainloop" })
+            foreach (var check in new[] { "memory", "trainloop", "serving", "allreduce" })
                 if (BenchFilter is null or "" || BenchFilter == check)
                     await ProcessTasks.RunAsync("dotnet", [.. project, check], RootDirectory);
-            if (BenchFilter is not ("memory" or "trainloop"))
+            if (BenchFilter is not ("memory" or "trainloop" or "serving" or "allreduce"))
                 await ProcessTasks.RunAsync("dotnet",
                     [.. project, "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
         });

@@ -1,58 +1,236 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
 using D2.Detection.Inference;
+using D2.Detection.Structures;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+using SkiaSharp;
+using static TorchSharp.torch;
 
 namespace D2.Serving;
 
 /// <summary>
-/// POST /invocations: the request body is an image (JPEG, PNG, BMP, GIF, WebP; Content-Type image/*,
-/// application/x-image or application/octet-stream); the answer is the inference JSON (application/json, the original
-/// project's fields) or the PNG overlay (image/png), chosen by Accept. Bad input is a 4xx with a JSON reason; the model
-/// runs on at most <see cref="ServingOptions.Workers"/> requests at a time, the others wait their turn.
+/// POST /invocations. The body is images (see <see cref="RequestPayload"/>); the answer is the inference JSON (the original
+/// project's fields; a list for <c>{"images": [...]}</c>, one line per record for jsonlines) or the PNG overlay (image/png,
+/// one image only), chosen by Accept. Every failure is a JSON body <c>{"error", "status", "request_id"}</c>: 4xx for the
+/// client's input, 503 for overload (D2_MAX_QUEUE, with Retry-After) and the deadline (D2_REQUEST_TIMEOUT_SECONDS), 500
+/// only for the server's own faults. Decoding and resizing run on up to SAGEMAKER_MODEL_SERVER_WORKERS requests at a
+/// time; the model runs one (batched) forward pass at a time behind <see cref="ModelBatcher"/>.
 /// </summary>
-internal sealed class Invocations(Predictor predictor, ServingOptions options, ILogger<Invocations> log)
+internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, ServingOptions options, ILogger<Invocations> log)
 {
-    private static readonly string[] ImageTypes = ["application/x-image", "application/octet-stream"];
-    private readonly SemaphoreSlim _workers = new(options.Workers, options.Workers);
+    const string JsonLines = "application/jsonlines";
+    readonly SemaphoreSlim decoders = new(options.Workers, options.Workers);
+    int admitted;
 
-    public async Task<IResult> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    public async Task HandleAsync(HttpContext context)
     {
-        var contentType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType.Value ?? "" : "";
-        if (!contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase) && !ImageTypes.Contains(contentType, StringComparer.OrdinalIgnoreCase))
-            return Error(StatusCodes.Status415UnsupportedMediaType,
-                $"Content-Type '{request.ContentType}' is not supported: send the image bytes as image/jpeg, image/png, application/x-image or application/octet-stream.");
-        var accept = Negotiate(request.Headers.Accept.ToString());
-        if (accept is null)
-            return Error(StatusCodes.Status406NotAcceptable, $"Accept '{request.Headers.Accept}' is not supported: use application/json or image/png.");
-
-        var limit = options.MaxPayloadMegabytes * 1024L * 1024L;
-        if (request.ContentLength > limit)
-            return Error(StatusCodes.Status413PayloadTooLarge, $"The request body has {request.ContentLength} bytes; the limit is {options.MaxPayloadMegabytes} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB).");
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken).ConfigureAwait(false);
-        if (body.Length > limit)
-            return Error(StatusCodes.Status413PayloadTooLarge, $"The request body is over {options.MaxPayloadMegabytes} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB).");
-        if (body.Length == 0)
-            return Error(StatusCodes.Status400BadRequest, "The request body is empty: send the image bytes.");
-
-        await _workers.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        var requestId = Guid.NewGuid().ToString("N")[..16];
+        context.Response.Headers["X-Request-Id"] = requestId;
+        var instances = 0;
+        long requestBytes = 0;
+        int status;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(TimeSpan.FromSeconds(options.RequestTimeoutSeconds));
+        var isAdmitted = false;
         try
         {
-            using var image = predictor.DecodeImage(body.GetBuffer().AsSpan(0, (int)body.Length));
-            using var instances = predictor.Predict(image);
-            var payload = accept == "image/png"
-                ? Visualizer.DrawInstancesPng(image, instances, predictor.ClassNames, options.OverlayScoreThreshold)
-                : InstancesJson.ToUtf8Bytes(instances, predictor.ClassNames);
-            log.LogInformation("Predicted {Count} instances on a {Width}x{Height} image", instances.Length, image.Width, image.Height);
-            return Results.Bytes(payload, accept);
+            var request = context.Request;
+            var contentType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType.Value ?? "" : "";
+            if (!RequestPayload.IsSupported(contentType))
+                throw new ClientInputException(StatusCodes.Status415UnsupportedMediaType,
+                    $"Content-Type '{request.ContentType}' is not supported: send image bytes (image/jpeg, image/png, application/x-image, application/octet-stream), " +
+                    "an (H, W, 3) uint8 array (application/x-npy), {\"image\": \"<base64>\"} or {\"images\": [...]} (application/json), or application/jsonlines.");
+            var accept = Negotiate(request.Headers.Accept.ToString())
+                ?? throw new ClientInputException(StatusCodes.Status406NotAcceptable, $"Accept '{request.Headers.Accept}' is not supported: use application/json, application/jsonlines or image/png.");
+            var attributes = CustomAttributes.Parse(request.Headers[CustomAttributes.Header].ToString());
+            var body = await ReadBodyAsync(request, deadline.Token).ConfigureAwait(false);
+            requestBytes = body.Length;
+            var shape = RequestPayload.ShapeOf(contentType, body.Span);
+            if (shape == ResponseShape.Lines)
+                accept = accept == "image/png" ? null : JsonLines;
+            else if (shape == ResponseShape.List && accept == "image/png")
+                accept = null;
+            if (accept is null)
+                throw new ClientInputException(StatusCodes.Status406NotAcceptable, "An image/png overlay is drawn for one image; ask for application/json for several.");
+
+            // Admission: beyond D2_MAX_QUEUE requests inside the server, answer at once instead of past SageMaker's 60 s.
+            if (Interlocked.Increment(ref admitted) > options.MaxQueue)
+            {
+                Interlocked.Decrement(ref admitted);
+                ServingMetrics.Rejected.Inc();
+                context.Response.Headers.RetryAfter = "1";
+                throw new ClientInputException(StatusCodes.Status503ServiceUnavailable,
+                    $"The server is busy: {options.MaxQueue} requests are already waiting or running (D2_MAX_QUEUE); retry later.");
+            }
+            isAdmitted = true;
+            ServingMetrics.QueueDepth.Inc();
+
+            var (payload, count) = await PredictAsync(contentType, body, accept, attributes, deadline.Token).ConfigureAwait(false);
+            instances = count;
+            status = StatusCodes.Status200OK;
+            context.Response.StatusCode = status;
+            context.Response.ContentType = accept;
+            await context.Response.Body.WriteAsync(payload, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ClientInputException e)
+        {
+            status = await ErrorAsync(context, e.Status, e.Message, requestId).ConfigureAwait(false);
         }
         catch (InvalidImageException e)
         {
-            return Error(StatusCodes.Status400BadRequest, $"The request body is not a readable image: {e.Message}");
+            status = await ErrorAsync(context, StatusCodes.Status400BadRequest, e.Message, requestId).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's own limits (a body over MaxRequestBodySize sent without Content-Length, a broken chunked body).
+            status = await ErrorAsync(context, e.StatusCode, $"The request could not be read: {e.Message}", requestId).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            status = 499; // nginx's "client closed request": nobody reads the answer
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            ServingMetrics.DeadlineExceeded.Inc();
+            context.Response.Headers.RetryAfter = "1";
+            status = await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+                $"The request did not finish within {options.RequestTimeoutSeconds:0.###} s (D2_REQUEST_TIMEOUT_SECONDS); its work was dropped.", requestId).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "request {RequestId}: server fault", requestId);
+            status = await ErrorAsync(context, StatusCodes.Status500InternalServerError, $"The server failed on this request ({e.GetType().Name}: {e.Message}).", requestId).ConfigureAwait(false);
         }
         finally
         {
-            _workers.Release();
+            if (isAdmitted)
+            {
+                Interlocked.Decrement(ref admitted);
+                ServingMetrics.QueueDepth.Dec();
+            }
         }
+        ServingMetrics.Requests.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+        ServingMetrics.Latency.Observe(clock.Elapsed.TotalSeconds);
+        log.LogInformation("request id={RequestId} status={Status} bytes={Bytes} ms={Milliseconds:0.0} instances={Instances}",
+            requestId, status, requestBytes, clock.Elapsed.TotalMilliseconds, instances);
+    }
+
+    async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var limit = options.MaxPayloadMegabytes * 1024L * 1024L;
+        if (request.ContentLength > limit)
+            throw new ClientInputException(StatusCodes.Status413PayloadTooLarge, $"The request body has {request.ContentLength} bytes; the limit is {options.MaxPayloadMegabytes} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB).");
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, cancellationToken).ConfigureAwait(false);
+        if (body.Length > limit)
+            throw new ClientInputException(StatusCodes.Status413PayloadTooLarge, $"The request body is over {options.MaxPayloadMegabytes} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB).");
+        if (body.Length == 0)
+            throw new ClientInputException(StatusCodes.Status400BadRequest, "The request body is empty: send the image.");
+        return body.GetBuffer().AsMemory(0, (int)body.Length);
+    }
+
+    async Task<(byte[] Payload, int Instances)> PredictAsync(string contentType, ReadOnlyMemory<byte> body, string accept, CustomAttributes attributes, CancellationToken cancellationToken)
+    {
+        var shape = RequestPayload.ShapeOf(contentType, body.Span);
+        List<SKBitmap> images;
+        var inputs = new List<PreprocessedImage>();
+        await decoders.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            images = RequestPayload.Decode(contentType, body.Span, predictor.Config.Get<string>("INPUT.FORMAT"), options.MaxQueue);
+            try
+            {
+                foreach (var image in images)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    inputs.Add(predictor.Preprocessor.Preprocess(image));
+                }
+            }
+            catch
+            {
+                inputs.ForEach(i => i.Dispose());
+                images.ForEach(i => i.Dispose());
+                throw;
+            }
+        }
+        finally
+        {
+            decoders.Release();
+        }
+
+        var tasks = inputs.Select(i => batcher.PredictAsync(i, cancellationToken)).ToList();
+        try
+        {
+            var results = await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var filtered = results.Select(r => Filter(r, attributes)).ToList();
+            try
+            {
+                var count = filtered.Sum(r => (int)r.Length);
+                if (accept == "image/png")
+                    return (Visualizer.DrawInstancesPng(images[0], filtered[0], predictor.ClassNames, options.OverlayScoreThreshold), count);
+                return (Serialize(filtered, shape), count);
+            }
+            finally
+            {
+                foreach (var (f, r) in filtered.Zip(results))
+                {
+                    if (!ReferenceEquals(f, r))
+                        f.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            // Results that arrive after the request gave up are disposed when they come.
+            foreach (var task in tasks)
+                _ = task.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            images.ForEach(i => i.Dispose());
+        }
+    }
+
+    byte[] Serialize(List<Instances> results, ResponseShape shape)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        if (shape == ResponseShape.Lines)
+        {
+            foreach (var result in results)
+            {
+                using (var writer = new Utf8JsonWriter(buffer))
+                    InstancesJson.Write(writer, result, predictor.ClassNames);
+                buffer.Write("\n"u8);
+            }
+            return buffer.WrittenSpan.ToArray();
+        }
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            if (shape == ResponseShape.List)
+                writer.WriteStartArray();
+            foreach (var result in results)
+                InstancesJson.Write(writer, result, predictor.ClassNames);
+            if (shape == ResponseShape.List)
+                writer.WriteEndArray();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The custom attributes' view of <paramref name="instances"/> (a new Instances when anything is dropped).</summary>
+    static Instances Filter(Instances instances, CustomAttributes attributes)
+    {
+        if (!attributes.FiltersInstances || instances.Length == 0 && attributes.Masks)
+            return instances;
+        using var scope = NewDisposeScope();
+        var scores = instances.Get<Tensor>("scores");
+        // Detectron2's results are sorted by score, highest first, so the first N are the best N.
+        var keep = (scores >= attributes.ScoreThreshold).nonzero().squeeze(1);
+        if (attributes.MaxDetections is { } max && keep.shape[0] > max)
+            keep = keep[..max];
+        var kept = instances.Index(keep);
+        if (!attributes.Masks)
+            kept.Remove("pred_masks");
+        return kept.MoveToOuterDisposeScope();
     }
 
     /// <summary>The first type of the Accept list that can be produced; none or */* means the default (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT).</summary>
@@ -67,6 +245,8 @@ internal sealed class Invocations(Predictor predictor, ServingOptions options, I
             {
                 case "application/json" or "image/png":
                     return type;
+                case "application/jsonlines" or "application/x-jsonlines":
+                    return "application/json";
                 case "*/*" or "application/*":
                     return options.DefaultAccept;
                 case "image/*":
@@ -76,6 +256,13 @@ internal sealed class Invocations(Predictor predictor, ServingOptions options, I
         return null;
     }
 
-    internal static IResult Error(int status, string message) =>
-        Results.Json(new { error = message, status }, statusCode: status);
+    static async Task<int> ErrorAsync(HttpContext context, int status, string message, string requestId)
+    {
+        if (!context.Response.HasStarted)
+        {
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(new { error = message, status, request_id = requestId }, CancellationToken.None).ConfigureAwait(false);
+        }
+        return status;
+    }
 }

@@ -4,12 +4,16 @@ namespace D2.Serving;
 
 /// <summary>
 /// The hosting container's settings, from SageMaker's environment: the port (SAGEMAKER_BIND_TO_PORT, else 8080), the
-/// model folder (/opt/ml/model, moved with SAGEMAKER_BASE_DIR as the trainer does, or SM_MODEL_DIR), concurrent
-/// predictions (SAGEMAKER_MODEL_SERVER_WORKERS, default 1: libtorch already uses every core for one image), the default
+/// model folder (/opt/ml/model, moved with SAGEMAKER_BASE_DIR as the trainer does, or SM_MODEL_DIR), requests
+/// decoded and resized at once (SAGEMAKER_MODEL_SERVER_WORKERS, default 1; the model runs one batched forward pass at a time), the default
 /// response type (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT) and the largest request (SAGEMAKER_MAX_PAYLOAD_IN_MB, default 6).
 /// D2_SERVING_HOST binds another address than every interface (the local SageMaker keeps it on loopback) and
 /// D2_DEVICE overrides MODEL.DEVICE. D2_OVERLAY_SCORE_THRESHOLD (default 0.5, Detectron2's demo) is the lowest score the
 /// image/png overlay draws; the JSON keeps every instance the model returns (SCORE_THRESH_TEST), as DefaultPredictor.
+/// Limits: D2_MAX_QUEUE (default 100, TorchServe's job_queue_size) requests admitted at once, the next gets 503 with
+/// Retry-After at once; D2_REQUEST_TIMEOUT_SECONDS (default 55, below SageMaker's 60 s) per request, then 503;
+/// D2_MAX_BATCH_SIZE (default 1: no batching, as SAGEMAKER_TS_BATCH_SIZE) images per forward pass, collected for at
+/// most D2_MAX_BATCH_DELAY_MS (default 5); D2_MAX_IMAGE_PIXELS (PIL's 89,478,485) per image, checked from the header.
 /// </summary>
 internal sealed record ServingOptions
 {
@@ -21,6 +25,11 @@ internal sealed record ServingOptions
     public int MaxPayloadMegabytes { get; init; } = 6;
     public string? Device { get; init; }
     public double OverlayScoreThreshold { get; init; } = 0.5;
+    public int MaxQueue { get; init; } = 100;
+    public double RequestTimeoutSeconds { get; init; } = 55;
+    public int MaxBatchSize { get; init; } = 1;
+    public int MaxBatchDelayMilliseconds { get; init; } = 5;
+    public long MaxImagePixels { get; init; } = D2.Detection.Data.ImageDecoder.DefaultMaxImagePixels;
 
     /// <exception cref="ArgumentException">a variable is set to something that is not a valid value; the message names it</exception>
     public static ServingOptions FromEnvironment(Func<string, string?>? environment = null)
@@ -47,6 +56,15 @@ internal sealed record ServingOptions
             OverlayScoreThreshold = Get("D2_OVERLAY_SCORE_THRESHOLD") is not { } threshold ? 0.5
                 : double.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1 ? value
                 : throw new ArgumentException($"D2_OVERLAY_SCORE_THRESHOLD must be a number from 0 to 1, not '{threshold}'."),
+            MaxQueue = Positive("D2_MAX_QUEUE", 100),
+            RequestTimeoutSeconds = Get("D2_REQUEST_TIMEOUT_SECONDS") is not { } timeout ? 55
+                : double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600 ? seconds
+                : throw new ArgumentException($"D2_REQUEST_TIMEOUT_SECONDS must be a number of seconds above 0 (at most 3600), not '{timeout}'."),
+            MaxBatchSize = Positive("D2_MAX_BATCH_SIZE", 1),
+            MaxBatchDelayMilliseconds = Get("D2_MAX_BATCH_DELAY_MS") is not { } delay ? 5
+                : int.TryParse(delay, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) && ms >= 0 ? ms
+                : throw new ArgumentException($"D2_MAX_BATCH_DELAY_MS must be a non-negative integer, not '{delay}'."),
+            MaxImagePixels = D2.Detection.Data.ImageDecoder.ReadMaxImagePixels(Get("D2_MAX_IMAGE_PIXELS")),
         };
     }
 }

@@ -4,12 +4,15 @@ using D2.Benchmarks;
 // `dotnet run -c Release --project tests/D2.Benchmarks -- --filter '*Nms*'`; with no filter every benchmark runs.
 // `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
+// `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
     return TrainLoopCheck.Run();
 if (args is ["allreduce", ..])
     return AllReduceCheck.Run();
+if (args is ["serving", ..])
+    return ServingCheck.Run();
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;

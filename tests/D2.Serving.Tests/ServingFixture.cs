@@ -94,6 +94,14 @@ internal static class ServingFixture
         public Uri BaseUrl { get; }
         public string Output => string.Join('\n', _output);
         public bool HasExited => _process.HasExited;
+        public int Id => _process.Id;
+
+        /// <summary>The server's resident memory (VmRSS of /proc/PID/status), in bytes.</summary>
+        public long ResidentBytes()
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
         public int ExitCode => _process.ExitCode;
 
         /// <summary>Polls /ping as SageMaker does until it answers 200.</summary>

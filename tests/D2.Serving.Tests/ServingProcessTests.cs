@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json.Nodes;
 
 namespace D2.Serving.Tests;
@@ -61,6 +62,83 @@ public class ServingProcessTests
         Assert.That(json["class_names"]!.AsArray().Select(v => (string?)v), Has.All.EqualTo("balloon"));
     }
 
+    async Task<JsonNode> OkJsonAsync(byte[] body, string contentType, string? attributes = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        if (attributes is not null)
+            request.Headers.TryAddWithoutValidation("X-Amzn-SageMaker-Custom-Attributes", attributes);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
+        return JsonNode.Parse(text)!;
+    }
+
+    [Test]
+    public async Task An_npy_array_of_the_same_pixels_in_input_format_gets_the_same_answer_as_the_jpeg()
+    {
+        var expected = (await OkJsonAsync(image, "image/jpeg")).ToJsonString();
+        // The original project's clients send np.save(cv2.imread(path)): (H, W, 3) uint8 in BGR, the config's INPUT.FORMAT.
+        var pixels = D2.Detection.Data.ImageDecoder.Decode(image, "BGR", "test");
+        var npy = FuzzPayloads.Npy("|u1", false, $"({pixels.Height}, {pixels.Width}, 3)", pixels.Pixels);
+        Assert.That((await OkJsonAsync(npy, "application/x-npy")).ToJsonString(), Is.EqualTo(expected));
+        var version2 = FuzzPayloads.Npy("|u1", false, $"({pixels.Height}, {pixels.Width}, 3)", pixels.Pixels, major: 2);
+        Assert.That((await OkJsonAsync(version2, "application/x-npy")).ToJsonString(), Is.EqualTo(expected));
+    }
+
+    [TestCase("<f4", "(2, 2, 3)", 48, HttpStatusCode.UnsupportedMediaType, "dtype '<f4'")]
+    [TestCase("|u1", "(2, 2)", 4, HttpStatusCode.BadRequest, "shape is (2, 2)")]
+    [TestCase("|u1", "(2, 2, 3)", 5, HttpStatusCode.BadRequest, "needs 12 bytes of data but 5")]
+    public async Task An_npy_array_that_is_not_an_hwc_uint8_image_gets_a_4xx_naming_the_problem(string descr, string shape, int dataBytes, HttpStatusCode status, string message)
+    {
+        using var response = await InvokeAsync(FuzzPayloads.Npy(descr, false, shape, new byte[dataBytes]), "application/x-npy");
+        Assert.That(response.StatusCode, Is.EqualTo(status));
+        Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain(message));
+    }
+
+    [Test]
+    public async Task Json_with_base64_images_and_jsonlines_records_get_one_answer_per_image()
+    {
+        var expected = (await OkJsonAsync(image, "image/jpeg")).ToJsonString();
+        var b64 = Convert.ToBase64String(image);
+        Assert.That((await OkJsonAsync(Encoding.UTF8.GetBytes($"{{\"image\": \"{b64}\"}}"), "application/json")).ToJsonString(), Is.EqualTo(expected));
+        var list = (await OkJsonAsync(Encoding.UTF8.GetBytes($"{{\"images\": [\"{b64}\", \"{b64}\"]}}"), "application/json")).AsArray();
+        Assert.That(list.Select(n => n!.ToJsonString()), Is.EqualTo(new[] { expected, expected }));
+
+        using var lines = await InvokeAsync(Encoding.UTF8.GetBytes($"{{\"image\": \"{b64}\"}}\n{{\"image\": \"{b64}\"}}\n{{\"image\": \"{b64}\"}}\n"), "application/jsonlines");
+        Assert.That(lines.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(lines.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/jsonlines"));
+        var answer = (await lines.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(answer, Is.EqualTo(new[] { expected, expected, expected }), "one output line per input line, in order");
+    }
+
+    [Test]
+    public async Task Custom_attributes_filter_by_score_cap_the_count_and_drop_masks()
+    {
+        var all = await OkJsonAsync(image, "image/jpeg");
+        var scores = all["scores"]!.AsArray().Select(v => (double)v!).ToArray();
+        Assert.That(scores, Is.Ordered.Descending);
+        var threshold = scores[scores.Length / 2];
+        var above = await OkJsonAsync(image, "image/jpeg", $"score_threshold={threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        Assert.That(above["scores"]!.AsArray().Select(v => (double)v!), Is.EqualTo(scores.Where(s => (float)s >= (float)threshold)), "compared as the model's float32 scores");
+        var two = await OkJsonAsync(image, "image/jpeg", "max_detections=2, masks=false");
+        Assert.That(two["scores"]!.AsArray().Select(v => (double)v!), Is.EqualTo(scores.Take(2)));
+        Assert.That(two["pred_boxes"]!.ToJsonString(), Is.EqualTo(new JsonArray(all["pred_boxes"]!.AsArray().Take(2).Select(n => n!.DeepClone()).ToArray()).ToJsonString()));
+        Assert.That(two.AsObject().ContainsKey("pred_masks_rle"), Is.False);
+        Assert.That(two.AsObject().Select(p => p.Key), Is.SupersetOf(new[] { "pred_boxes", "scores", "pred_classes", "image_size" }));
+    }
+
+    [Test]
+    public async Task Metrics_are_prometheus_text_with_requests_latency_queue_batches_and_model_time()
+    {
+        using (await InvokeAsync(image, "image/jpeg"))
+        {
+        }
+        var metrics = await http.GetStringAsync(new Uri(server!.BaseUrl, "metrics"));
+        Assert.That(metrics, Does.Contain("d2_invocations_total{status=\"200\"}").And.Contain("d2_invocation_duration_seconds_bucket")
+            .And.Contain("d2_queue_depth").And.Contain("d2_batch_size_bucket").And.Contain("d2_model_seconds_bucket"));
+    }
+
     [Test]
     public async Task Accept_image_png_gets_the_overlay_and_application_octet_stream_is_an_image_too()
     {
@@ -97,7 +175,7 @@ public class ServingProcessTests
     {
         var json = JsonNode.Parse(await http.GetStringAsync(new Uri(server!.BaseUrl, "execution-parameters")))!;
         Assert.That((int)json["MaxConcurrentTransforms"]!, Is.EqualTo(1));
-        Assert.That((string?)json["BatchStrategy"], Is.EqualTo("SINGLE_RECORD"));
+        Assert.That((string?)json["BatchStrategy"], Is.EqualTo("MULTI_RECORD"), "jsonlines bodies carry several records");
         Assert.That((int)json["MaxPayloadInMB"]!, Is.EqualTo(6));
     }
 

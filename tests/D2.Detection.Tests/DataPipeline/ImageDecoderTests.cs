@@ -26,6 +26,27 @@ public class ImageDecoderTests
     });
 
     [Test]
+    public void An_image_over_the_pixel_limit_is_refused_from_its_header_naming_the_limit()
+    {
+        // 16 x 24 = 384 pixels: at the limit it decodes, one pixel under it does not (PIL's MAX_IMAGE_PIXELS, D2_MAX_IMAGE_PIXELS).
+        var png = Encode(Quadrants, 16, 24, SKEncodedImageFormat.Png);
+        Assert.That(ImageDecoder.DecodeRgba(png, "quadrants", maxPixels: 384).Rgba, Has.Length.EqualTo(384 * 4));
+        Assert.That(() => ImageDecoder.DecodeRgba(png, "quadrants", maxPixels: 383),
+            Throws.TypeOf<ImageDecodeException>().With.Message.Contains("24x16 = 384 pixels, over the limit of 383").And.Message.Contains("D2_MAX_IMAGE_PIXELS"));
+        Assert.That(ImageDecoder.MaxImagePixels, Is.EqualTo(89_478_485), "PIL's default when D2_MAX_IMAGE_PIXELS is not set");
+    }
+
+    [TestCase(null, 89_478_485L)]
+    [TestCase(" 1000 ", 1000L)]
+    public void The_pixel_limit_setting_reads_a_positive_integer(string? text, long expected) =>
+        Assert.That(ImageDecoder.ReadMaxImagePixels(text), Is.EqualTo(expected));
+
+    [TestCase("0")]
+    [TestCase("lots")]
+    public void A_bad_pixel_limit_setting_is_refused_naming_it(string text) =>
+        Assert.That(() => ImageDecoder.ReadMaxImagePixels(text), Throws.ArgumentException.With.Message.Contains("D2_MAX_IMAGE_PIXELS").And.Message.Contains(text));
+
+    [Test]
     public void Png_decodes_to_chw_uint8_with_bgr_or_rgb_channel_order()
     {
         using var folder = new TempFolder();

@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 namespace D2.Detection.Inference;
 
 /// <summary>
-/// The default <see cref="IImagePreprocessor"/>: SkiaSharp decoding with Detectron2's read_image semantics (EXIF orientation
-/// applied, converted to RGB with any alpha dropped) and DefaultPredictor's test-time ResizeShortestEdge. The resize is
+/// The default <see cref="IImagePreprocessor"/>: the data pipeline's decoder (<see cref="ImageDecoder"/>: Detectron2's
+/// read_image semantics and the header-checked pixel limit) and DefaultPredictor's test-time ResizeShortestEdge. The resize is
 /// Pillow's BILINEAR on the uint8 pixels (<see cref="PilResize"/>, byte for byte), which Detectron2's ResizeTransform
 /// calls through <c>Image.fromarray(img).resize(...)</c>; torch's antialiased interpolate only approximates it.
 /// </summary>
@@ -51,29 +51,22 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         return shortEdgeLength == 0 ? (height, width) : ResizeShortestEdge.GetOutputShape(height, width, shortEdgeLength, maxSize);
     }
 
+    /// <summary>Training's decoder (<see cref="ImageDecoder.DecodeRgba"/>, so there is no train/serve skew), as a bitmap for drawing.</summary>
     public SKBitmap Decode(ReadOnlySpan<byte> imageBytes)
     {
-        if (imageBytes.IsEmpty)
-            throw new InvalidImageException("The image is empty (0 bytes).");
-        using var data = SKData.CreateCopy(imageBytes);
-        using var codec = SKCodec.Create(data)
-            ?? throw new InvalidImageException($"The {imageBytes.Length} bytes are not an image in a format that can be decoded (JPEG, PNG, BMP, GIF, WebP).");
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var pixels = new byte[info.BytesSize];
-        var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
-        SKCodecResult result;
+        byte[] rgba;
+        int height, width;
         try
         {
-            result = codec.GetPixels(info, handle.AddrOfPinnedObject());
+            (rgba, height, width) = ImageDecoder.DecodeRgba(imageBytes, "the image");
         }
-        finally
+        catch (ImageDecodeException e)
         {
-            handle.Free();
+            throw new InvalidImageException(e.Message, e);
         }
-        // PIL refuses truncated files too (LOAD_TRUNCATED_IMAGES is off in Detectron2).
-        if (result != SKCodecResult.Success)
-            throw new InvalidImageException($"The {codec.EncodedFormat} image ({info.Width}x{info.Height}) could not be decoded: {result}.");
-        return Orient(pixels, info.Width, info.Height, codec.EncodedOrigin);
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
+        return bitmap;
     }
 
     public PreprocessedImage Preprocess(SKBitmap image)
@@ -94,6 +87,11 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         }
         var buffer = new ImageBuffer(pixels, height, width, 3);
         var (newHeight, newWidth) = GetOutputShape(height, width, ShortEdgeLength, MaxSize);
+        // Detectron2 fails here too (PIL cannot resize to 0 pixels): past about MAX_SIZE_TEST * 2 : 1 the short side rounds to 0.
+        if (newHeight <= 0 || newWidth <= 0)
+            throw new InvalidImageException(
+                $"The image's aspect ratio ({width}x{height}) is too extreme: the test-time resize (INPUT.MIN_SIZE_TEST {ShortEdgeLength}, " +
+                $"INPUT.MAX_SIZE_TEST {MaxSize}) would make it {newWidth}x{newHeight} pixels. The longer side may be at most about {2 * MaxSize} times the shorter.");
         // Pillow returns a copy when the size is unchanged, so skipping is exact.
         if (newHeight != height || newWidth != width)
             buffer = PilResize.Bilinear(buffer, newHeight, newWidth);
@@ -119,14 +117,5 @@ public sealed class ImagePreprocessor : IImagePreprocessor
             handle.Free();
         }
         return pixels;
-    }
-
-    /// <summary>Detectron2's _apply_exif_orientation (EXIF tag 274), shared with the data pipeline's decoder.</summary>
-    static SKBitmap Orient(byte[] rgba, int width, int height, SKEncodedOrigin origin)
-    {
-        var (upright, outHeight, outWidth) = ExifOrientation.Apply(rgba, height, width, 4, origin is 0 ? SKEncodedOrigin.TopLeft : origin);
-        var bitmap = new SKBitmap(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        Marshal.Copy(upright, 0, bitmap.GetPixels(), upright.Length);
-        return bitmap;
     }
 }
