@@ -21,6 +21,8 @@ public sealed class RemoteWeights
     public const string CacheVariable = "D2_CACHE";
     /// <summary>iopath's (Detectron2's) cache variable, honoured after <see cref="CacheVariable"/>.</summary>
     public const string FvcoreCacheVariable = "FVCORE_CACHE";
+    /// <summary>Retries after a failed or cut download (each resumes where the last stopped); 4 when unset, 0 fails at once.</summary>
+    public const string RetriesVariable = "D2_DOWNLOAD_RETRIES";
     public const string ModelZooPrefix = "detectron2://";
     public const string DefaultModelZooUrl = "https://dl.fbaipublicfiles.com/detectron2/";
     const string PartialSuffix = ".partial";
@@ -32,22 +34,25 @@ public sealed class RemoteWeights
 
     /// <param name="cacheDirectory">null: <see cref="DefaultCacheDirectory"/></param>
     /// <param name="retryDelay">first retry delay (doubles per attempt); 1 s when null</param>
-    public RemoteWeights(TextWriter log, string? cacheDirectory = null, HttpMessageHandler? handler = null, TimeSpan? retryDelay = null, int maxRetries = 4)
+    public RemoteWeights(TextWriter log, string? cacheDirectory = null, HttpMessageHandler? handler = null, TimeSpan? retryDelay = null, int? maxRetries = null)
     {
         _log = log;
         _cacheDirectory = Path.GetFullPath(cacheDirectory ?? DefaultCacheDirectory());
         _handler = handler;
-        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        var retries = maxRetries ?? (int.TryParse(Environment.GetEnvironmentVariable(RetriesVariable), CultureInfo.InvariantCulture, out var fromEnvironment)
+            && fromEnvironment >= 0 ? fromEnvironment : 4);
+        // Polly's retry needs at least one attempt; 0 means fail at once.
+        _retry = retries == 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
             // Transport failures and cut or short bodies are retried (the next attempt resumes); HTTP errors such as 404 are not.
             ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>(e => e.StatusCode is null || (int)e.StatusCode >= 500)
                 .Handle<IOException>().Handle<TaskCanceledException>(),
-            MaxRetryAttempts = maxRetries,
+            MaxRetryAttempts = retries,
             Delay = retryDelay ?? TimeSpan.FromSeconds(1),
             BackoffType = DelayBackoffType.Exponential,
             OnRetry = args =>
             {
-                _log.WriteLine($"Download interrupted ({args.Outcome.Exception?.Message}); retry {args.AttemptNumber + 1} of {maxRetries} in {args.RetryDelay.TotalSeconds:0.#} s.");
+                _log.WriteLine($"Download interrupted ({args.Outcome.Exception?.Message}); retry {args.AttemptNumber + 1} of {retries} in {args.RetryDelay.TotalSeconds:0.#} s.");
                 return ValueTask.CompletedTask;
             },
         }).Build();
