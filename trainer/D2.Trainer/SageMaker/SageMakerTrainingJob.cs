@@ -104,7 +104,7 @@ internal static class SageMakerTrainingJob
             foreach (var name in names.Where(n => channels.ContainsKey(n) && !catalog.Contains(n)))
             {
                 var key = name == ValidationChannel ? Hyperparameters.ValidationAnnotations : Hyperparameters.TrainingAnnotations;
-                var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key);
+                var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key, log);
                 log.WriteLine($"Dataset '{name}': {json} (images under {images})");
                 catalog.Register(name, json, images, className);
             }
