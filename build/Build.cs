@@ -23,7 +23,7 @@ public sealed class Build : BuildBase
     [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
     public string? TestFilter;
 
-    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop for that check alone (default: everything)")]
+    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / coco-scale for that check alone (default: everything)")]
     public string? BenchFilter;
 
     string Solution => Root("MLOps.sln");
@@ -120,11 +120,11 @@ public sealed class Build : BuildBase
         .Executes(async () =>
         {
             string[] project = ["run", "--no-build", "-c", Configuration.ToString(), "--project", Root("tests", "D2.Benchmarks"), "--"];
-            // No filter: everything; "memory" or "trainloop": only that check; any other filter: only the matching benchmarks.
-            foreach (var check in new[] { "memory", "trainloop" })
+            // No filter: everything; "memory", "trainloop" or "coco-scale": only that check; any other filter: only the matching benchmarks.
+            foreach (var check in new[] { "memory", "trainloop", "coco-scale" })
                 if (BenchFilter is null or "" || BenchFilter == check)
                     await ProcessTasks.RunAsync("dotnet", [.. project, check], RootDirectory);
-            if (BenchFilter is not ("memory" or "trainloop"))
+            if (BenchFilter is not ("memory" or "trainloop" or "coco-scale"))
                 await ProcessTasks.RunAsync("dotnet",
                     [.. project, "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
         });

@@ -2,11 +2,14 @@ using BenchmarkDotNet.Running;
 using D2.Benchmarks;
 
 // `dotnet run -c Release --project tests/D2.Benchmarks -- --filter '*Nms*'`; with no filter every benchmark runs.
-// `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop.
+// `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
+// `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes.
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
     return TrainLoopCheck.Run();
+if (args is ["coco-scale", ..])
+    return CocoScaleCheck.Run();
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;
