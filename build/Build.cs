@@ -27,7 +27,7 @@ public sealed class Build : BuildBase
     [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
     public string? TestFilter;
 
-    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce for that check alone (default: everything)")]
+    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce / coco-scale for that check alone (default: everything)")]
     public string? BenchFilter;
 
     string Solution => Root("MLOps.sln");
@@ -228,17 +228,20 @@ public sealed class Build : BuildBase
             AddClosingLine($"  predictions: {result.Predictions} ({result.Overlays} images: JSON + PNG overlay from the local endpoint)");
         });
 
+    /// <summary>Checks of tests/D2.Benchmarks that run as their own command rather than as BenchmarkDotNet benchmarks.</summary>
+    static readonly string?[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale"];
+
     Target Bench => _ => _
-        .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) and all-reduce (2 Gloo workers) checks; reports under artifacts/benchmarks")
+        .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")
         .DependsOn(Compile)
         .Executes(async () =>
         {
             string[] project = ["run", "--no-build", "-c", Configuration.ToString(), "--project", Root("tests", "D2.Benchmarks"), "--"];
-            // No filter: everything; "memory" or "trainloop": only that check; any other filter: only the matching benchmarks.
-            foreach (var check in new[] { "memory", "trainloop", "serving", "allreduce" })
+            // No filter: everything; the name of a check: only that check; any other filter: only the matching benchmarks.
+            foreach (var check in BenchChecks)
                 if (BenchFilter is null or "" || BenchFilter == check)
                     await ProcessTasks.RunAsync("dotnet", [.. project, check], RootDirectory);
-            if (BenchFilter is not ("memory" or "trainloop" or "serving" or "allreduce"))
+            if (!BenchChecks.Contains(BenchFilter))
                 await ProcessTasks.RunAsync("dotnet",
                     [.. project, "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
         });

@@ -5,6 +5,7 @@ using D2.Benchmarks;
 // `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
 // `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
+// `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes.
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
@@ -13,6 +14,8 @@ if (args is ["allreduce", ..])
     return AllReduceCheck.Run();
 if (args is ["serving", ..])
     return ServingCheck.Run();
+if (args is ["coco-scale", ..])
+    return CocoScaleCheck.Run();
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;

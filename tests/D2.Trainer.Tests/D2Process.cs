@@ -5,9 +5,14 @@ namespace D2.Trainer.Tests;
 /// <summary>Runs the built `d2` (the d2.dll copied next to the tests) as a real process, as users and the trainer image do.</summary>
 internal static class D2Process
 {
-    public static (int Exit, string Stdout, string Stderr) Run(params string[] args)
+    public static (int Exit, string Stdout, string Stderr) Run(params string[] args) => RunWithEnvironment([], args);
+
+    /// <summary>As <see cref="Run"/>, with extra environment variables for the child.</summary>
+    public static (int Exit, string Stdout, string Stderr) RunWithEnvironment(Dictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment)
+            info.Environment[name] = value;
         info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
         foreach (var arg in args)
             info.ArgumentList.Add(arg);

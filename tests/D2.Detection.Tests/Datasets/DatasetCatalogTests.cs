@@ -111,20 +111,25 @@ public class DatasetCatalogTests
     }
 
     [Test]
-    public void Datasets_root_is_the_argument_else_the_environment_else_datasets_under_the_current_folder()
+    public void Datasets_root_is_the_argument_else_D2_DATASETS_else_DETECTRON2_DATASETS_else_datasets_under_the_current_folder()
     {
         var saved = Environment.GetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable);
+        var savedDetectron2 = Environment.GetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable);
         try
         {
             Environment.SetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable, folder.PathOf("from-env"));
+            Environment.SetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable, folder.PathOf("from-detectron2"));
             Assert.That(DatasetCatalog.ResolveDatasetsRoot(folder.PathOf("explicit")), Is.EqualTo(folder.PathOf("explicit")));
             Assert.That(new DatasetCatalog(log: log).DatasetsRoot, Is.EqualTo(folder.PathOf("from-env")));
             Environment.SetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable, null);
+            Assert.That(DatasetCatalog.ResolveDatasetsRoot(), Is.EqualTo(folder.PathOf("from-detectron2")), "a Detectron2 user's environment");
+            Environment.SetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable, null);
             Assert.That(DatasetCatalog.ResolveDatasetsRoot(), Is.EqualTo(Path.GetFullPath("datasets")));
         }
         finally
         {
             Environment.SetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable, saved);
+            Environment.SetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable, savedDetectron2);
         }
     }
 }

@@ -1,11 +1,12 @@
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace D2.Trainer.SageMaker;
 
 /// <summary>
-/// Finds the dataset in an input channel: the COCO or VIA json (named by a hyperparameter, or the only one found) and
-/// the folder its image file names are relative to.
+/// Finds the dataset in an input channel: the COCO or VIA json (named by a hyperparameter, the only one found, or the COCO
+/// one of a COCO + VIA pair describing the same images) and the folder its image file names are relative to.
 /// </summary>
 internal static partial class ChannelDataset
 {
@@ -17,7 +18,8 @@ internal static partial class ChannelDataset
     /// <param name="annotations">the json's path relative to the channel, or null to search</param>
     /// <param name="hyperparameter">the hyperparameter that names the json, for messages</param>
     /// <exception cref="JobInputException">no json, several, or the named one is missing</exception>
-    public static (string JsonFile, string ImageRoot) Locate(string channel, string directory, string? annotations, string hyperparameter)
+    /// <param name="log">where the choice between a COCO and a VIA json of the same images is reported</param>
+    public static (string JsonFile, string ImageRoot) Locate(string channel, string directory, string? annotations, string hyperparameter, TextWriter? log = null)
     {
         string json;
         if (annotations is not null)
@@ -35,6 +37,7 @@ internal static partial class ChannelDataset
                 1 => candidates[0],
                 // A lone json that does not look like annotations is still the one meant: loading it says what is wrong.
                 0 when jsonFiles.Count == 1 => jsonFiles[0],
+                2 when SameImagesTwice(directory, candidates) is { } coco => Chosen(coco, candidates),
                 0 => throw new JobInputException(jsonFiles.Count == 0
                     ? $"channel '{channel}' ({directory}) holds no json annotation file (COCO or VIA)."
                     : $"channel '{channel}' holds no COCO or VIA json among its {jsonFiles.Count} json files: name one with the hyperparameter {hyperparameter}."),
@@ -44,6 +47,44 @@ internal static partial class ChannelDataset
             };
         }
         return (json, ImageRoot(directory, json));
+
+        string Chosen(string coco, List<string> pair)
+        {
+            var other = pair.Single(c => c != coco);
+            log?.WriteLine($"channel '{channel}': {Path.GetRelativePath(directory, coco)} (COCO) and {Path.GetRelativePath(directory, other)} (VIA) "
+                + $"describe the same images; using the COCO file, which names the classes (set {hyperparameter} to choose).");
+            return coco;
+        }
+    }
+
+    /// <summary>
+    /// The COCO json of a COCO + VIA pair that lists exactly the same image files (as <c>d2 synth-balloons</c> writes each
+    /// split); null for anything else, which stays ambiguous.
+    /// </summary>
+    private static string? SameImagesTwice(string directory, List<string> candidates)
+    {
+        var coco = candidates.FirstOrDefault(c => Sniff(ReadHead(c)) == "coco");
+        var via = candidates.FirstOrDefault(c => Sniff(ReadHead(c)) == "via");
+        if (coco is null || via is null)
+            return null;
+        try
+        {
+            var cocoRoot = ImageRoot(directory, coco);
+            HashSet<string> cocoImages, viaImages;
+            using (var document = JsonDocument.Parse(File.ReadAllBytes(coco)))
+                cocoImages = [.. document.RootElement.GetProperty("images").EnumerateArray()
+                    .Select(image => Path.GetFullPath(Path.Combine(cocoRoot, image.GetProperty("file_name").GetString()!)))];
+            var viaRoot = Path.GetDirectoryName(via)!;
+            using (var document = JsonDocument.Parse(File.ReadAllBytes(via)))
+                viaImages = [.. document.RootElement.EnumerateObject()
+                    .Select(entry => Path.GetFullPath(Path.Combine(viaRoot, entry.Value.GetProperty("filename").GetString()!)))];
+            return cocoImages.Count > 0 && cocoImages.SetEquals(viaImages) ? coco : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or ArgumentException)
+        {
+            // Not a well-formed pair: the ambiguity error asks the user to name one.
+            return null;
+        }
     }
 
     /// <summary>"coco", "via" or null (not an annotation file), from the start of the file.</summary>

@@ -101,8 +101,9 @@ internal static class SageMakerTrainingJob
         CheckDevice(cfg);
 
         // Builtin names (coco_2017_train, balloon_val) resolve under the channel, as the original project pointed
-        // DETECTRON2_DATASETS at it; D2_DATASETS in the job's Environment (an FSx or EFS mount, say) wins.
-        var datasetsRoot = Environment.GetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable) is { Length: > 0 } root ? root : null;
+        // DETECTRON2_DATASETS at it; D2_DATASETS or DETECTRON2_DATASETS in the job's Environment (an FSx or EFS mount, say) wins.
+        var datasetsRoot = Environment.GetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable) is { Length: > 0 } root ? root
+            : Environment.GetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable) is { Length: > 0 } d2root ? d2root : null;
         var trainRoot = datasetsRoot ?? channels.GetValueOrDefault(TrainingChannel) ?? paths.DataDirectory;
         var trainCatalog = new DatasetCatalog(trainRoot, log);
         var testCatalog = new DatasetCatalog(datasetsRoot ?? channels.GetValueOrDefault(ValidationChannel) ?? trainRoot, log);
@@ -115,7 +116,7 @@ internal static class SageMakerTrainingJob
             foreach (var name in names.Where(n => channels.ContainsKey(n) && !catalog.Contains(n)))
             {
                 var key = name == ValidationChannel ? Hyperparameters.ValidationAnnotations : Hyperparameters.TrainingAnnotations;
-                var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key);
+                var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key, log);
                 log.WriteLine($"Dataset '{name}': {json} (images under {images})");
                 catalog.Register(name, json, images, className);
             }
@@ -134,6 +135,11 @@ internal static class SageMakerTrainingJob
             ModelDirectory = paths.ModelDirectory,
             TrainCatalog = trainCatalog,
             TestCatalog = testCatalog,
+            // Under the checkpoint folder, which SageMaker syncs with CheckpointConfig's S3 URI: a spot restart finds the
+            // model-zoo weights there instead of downloading them again. D2_CACHE / FVCORE_CACHE (e.g. baked into an image) win.
+            WeightsCacheDirectory = Environment.GetEnvironmentVariable(Weights.RemoteWeights.CacheVariable) is { Length: > 0 }
+                || Environment.GetEnvironmentVariable(Weights.RemoteWeights.FvcoreCacheVariable) is { Length: > 0 }
+                ? null : Path.Combine(paths.CheckpointDirectory, "model_zoo_cache"),
             // Resuming by default is what makes managed spot training work: SageMaker restores /opt/ml/checkpoints.
             Resume = hyperparameters.GetBool(Hyperparameters.Resume, true),
             EvalOnly = evalOnly,
@@ -224,6 +230,8 @@ internal static class SageMakerTrainingJob
     /// </summary>
     private static string ResolveWeights(string weights, IReadOnlyDictionary<string, string> channels, SageMakerPaths paths)
     {
+        if (Weights.RemoteWeights.IsRemote(weights))
+            return weights;
         var rebased = paths.Rebase(weights);
         if (Path.IsPathRooted(rebased) || File.Exists(rebased))
             return rebased;

@@ -13,5 +13,5 @@ internal static class TrainingInputErrors
 {
     public static bool IsBadInput(Exception e) =>
         e is JobInputException or ConfigException or DatasetException or ImageDecodeException or DataMappingException or CheckpointFormatException
-            or ModelArtifactException or FileNotFoundException or DirectoryNotFoundException or ArgumentException;
+            or ModelArtifactException or Weights.WeightsUnavailableException or FileNotFoundException or DirectoryNotFoundException or ArgumentException;
 }

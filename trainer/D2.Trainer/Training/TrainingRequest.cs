@@ -25,6 +25,9 @@ internal sealed record TrainingRequest
     /// <summary>Where DATASETS.TEST names resolve.</summary>
     public required DatasetCatalog TestCatalog { get; init; }
 
+    /// <summary>Where URL weights (detectron2://, https://, s3://) are cached; null: $D2_CACHE, $FVCORE_CACHE or ~/.torch/iopath_cache.</summary>
+    public string? WeightsCacheDirectory { get; init; }
+
     public bool Resume { get; init; }
     public bool EvalOnly { get; init; }
 

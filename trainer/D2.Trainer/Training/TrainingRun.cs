@@ -8,6 +8,7 @@ using D2.Detection.Evaluation;
 using D2.Detection.Inference;
 using D2.Detection.Modeling;
 using D2.Operations.Training;
+using D2.Trainer.Weights;
 
 namespace D2.Trainer.Training;
 
@@ -59,6 +60,12 @@ internal static class TrainingRun
         }
         stop.ThrowIfCancellationRequested();
 
+        // URL weights are fetched before the model is built, so an offline job fails in seconds; a resumed run needs none.
+        var configuredWeights = cfg.Get<string>("MODEL.WEIGHTS");
+        var resuming = request.Resume && TrainingCheckpoint.GetLastCheckpoint(request.CheckpointDirectory) is not null;
+        if (!resuming && RemoteWeights.IsRemote(configuredWeights))
+            SetWeights(cfg, new RemoteWeights(log, request.WeightsCacheDirectory).Resolve(configuredWeights, stop));
+
         using var model = ModelBuilder.BuildOnDevice(cfg);
         IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Evaluate(GeneralizedRCNN m)
         {
@@ -109,6 +116,8 @@ internal static class TrainingRun
         if (request.LiveProgress && main)
             trainer.Loop.RegisterHooks([new LiveProgress(Console.Out)]);
         trainer.ResumeOrLoad(request.Resume);
+        // The artifact's config names the weights as the user did (the URL), not this machine's cache.
+        SetWeights(cfg, configuredWeights);
         log.WriteLine($"Data loader seed {loader.Seed}");
         var outcome = trainer.Train(stop);
         if (!main)
@@ -128,5 +137,14 @@ internal static class TrainingRun
             ? "Stopped during the final evaluation: the model artifact holds the final weights without metrics."
             : $"Stopped after iteration {trainer.Iter}: resume from {request.CheckpointDirectory} to continue.");
         return TrainingOutcome.Stopped;
+    }
+
+    static void SetWeights(D2.Detection.Config.CfgNode cfg, string weights)
+    {
+        var frozen = cfg.IsFrozen;
+        cfg.Defrost();
+        cfg.Set("MODEL.WEIGHTS", weights);
+        if (frozen)
+            cfg.Freeze();
     }
 }

@@ -14,6 +14,9 @@ public sealed class DatasetCatalog
     /// <summary>The environment variable naming the datasets root: our counterpart of Detectron2's DETECTRON2_DATASETS.</summary>
     public const string DatasetsRootVariable = "D2_DATASETS";
 
+    /// <summary>Detectron2's own variable, honoured after <see cref="DatasetsRootVariable"/> so a Detectron2 user's environment works.</summary>
+    public const string Detectron2DatasetsRootVariable = "DETECTRON2_DATASETS";
+
     enum Format { Coco, Via, Detect }
 
     sealed record Entry(string Name, string JsonFile, string ImageRoot, Format Format, string ClassName);
@@ -44,13 +47,14 @@ public sealed class DatasetCatalog
     public IReadOnlyList<string> Names => [.. _entries.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>
-    /// The datasets root: <paramref name="explicitRoot"/> if given, else the <c>D2_DATASETS</c> environment variable,
-    /// else <c>./datasets</c>; the same order as Detectron2's <c>os.getenv("DETECTRON2_DATASETS", "datasets")</c>.
+    /// The datasets root: <paramref name="explicitRoot"/> if given, else the <c>D2_DATASETS</c> environment variable, else
+    /// Detectron2's <c>DETECTRON2_DATASETS</c>, else <c>./datasets</c> (Detectron2's <c>os.getenv("DETECTRON2_DATASETS", "datasets")</c>).
     /// </summary>
     public static string ResolveDatasetsRoot(string? explicitRoot = null)
     {
         var root = !string.IsNullOrWhiteSpace(explicitRoot) ? explicitRoot
             : Environment.GetEnvironmentVariable(DatasetsRootVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
+            : Environment.GetEnvironmentVariable(Detectron2DatasetsRootVariable) is { Length: > 0 } fromDetectron2 ? fromDetectron2
             : "datasets";
         return Path.GetFullPath(root);
     }
