@@ -229,7 +229,7 @@ public sealed class Build : BuildBase
         });
 
     /// <summary>Checks of tests/D2.Benchmarks that run as their own command rather than as BenchmarkDotNet benchmarks.</summary>
-    static readonly string?[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale"];
+    static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale"];
 
     Target Bench => _ => _
         .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")
@@ -241,7 +241,7 @@ public sealed class Build : BuildBase
             foreach (var check in BenchChecks)
                 if (BenchFilter is null or "" || BenchFilter == check)
                     await ProcessTasks.RunAsync("dotnet", [.. project, check], RootDirectory);
-            if (!BenchChecks.Contains(BenchFilter))
+            if (!BenchChecks.Contains(BenchFilter ?? ""))
                 await ProcessTasks.RunAsync("dotnet",
                     [.. project, "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
         });
