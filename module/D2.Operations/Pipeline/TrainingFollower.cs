@@ -55,8 +55,10 @@ public sealed class TrainingFollower(OperationsContext context)
         {
             var description = await context.SageMaker.DescribeTrainingJobAsync(jobName, cancellationToken).ConfigureAwait(false);
             var maxIter = MaxIterFromOpts(description.HyperParameters);
-            Update(progress, s => (s ?? Empty(jobName, description)) with { MaxIter = maxIter ?? s?.MaxIter });
+            lock (_gate)
+                _current ??= Empty(jobName, description) with { MaxIter = maxIter };
             tracker.Observe(description, transitions);
+            Update(progress, s => s! with { MaxIter = maxIter ?? s.MaxIter });
             if (logPath is not null)
                 logOffset = ReadLog(logPath, logOffset, partial, progress);
             else if (TrainingOperations.FinalMetrics(description).TryGetValue("total_loss", out var loss))

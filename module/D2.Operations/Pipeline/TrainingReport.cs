@@ -21,7 +21,9 @@ public static class TrainingReport
     /// <param name="result">The finished job.</param>
     /// <param name="history">Curves from metrics.json (<see cref="MetricsHistory.Empty"/> when the job wrote none).</param>
     /// <param name="overlays">PNG overlays to include, copied as overlays/{name}.png.</param>
-    public static Files Write(string folder, TrainingResult result, MetricsHistory history, IReadOnlyList<(string Name, string Png)> overlays)
+    /// <param name="overlaysSkipped">Why there are no overlays, for the reader.</param>
+    public static Files Write(string folder, TrainingResult result, MetricsHistory history, IReadOnlyList<(string Name, string Png)> overlays,
+        string? overlaysSkipped = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(history);
@@ -43,14 +45,15 @@ public static class TrainingReport
             copied.Add(target);
         }
 
-        var text = Markdown(result, history, curves is not null, copied.Select(Path.GetFileName).OfType<string>().ToList());
+        var text = Markdown(result, history, curves is not null, copied.Select(Path.GetFileName).OfType<string>().ToList(), overlaysSkipped);
         var markdown = Path.Combine(folder, MarkdownName);
         AtomicFile.Write(markdown, temp => File.WriteAllText(temp, text));
         return new Files(markdown, curves, copied, text);
     }
 
     /// <summary>The Markdown: images by path relative to the report folder.</summary>
-    public static string Markdown(TrainingResult result, MetricsHistory history, bool hasCurves, IReadOnlyList<string> overlayFiles)
+    public static string Markdown(TrainingResult result, MetricsHistory history, bool hasCurves, IReadOnlyList<string> overlayFiles,
+        string? overlaysSkipped = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         var d = result.Description;
@@ -91,7 +94,7 @@ public static class TrainingReport
         text.AppendLine("### Predictions");
         text.AppendLine();
         if (overlayFiles.Count == 0)
-            text.AppendLine("No prediction overlays.");
+            text.AppendLine(CultureInfo.InvariantCulture, $"No prediction overlays{(overlaysSkipped is null ? "" : ": " + overlaysSkipped)}.");
         foreach (var file in overlayFiles)
             text.AppendLine(CultureInfo.InvariantCulture, $"![{Path.GetFileNameWithoutExtension(file)}](overlays/{file})");
         return text.ToString();
