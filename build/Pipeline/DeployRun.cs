@@ -17,6 +17,15 @@ internal sealed class DeployRun(OperationsContext operations, TextWriter log)
                 : throw new BuildUsageException($"--smoke-image {smokeImagePath}: the file does not exist.");
         try
         {
+            if (image is not null)
+                SmokeCheck.ContentTypeOf(image);
+        }
+        catch (ArgumentException)
+        {
+            throw new BuildUsageException($"--smoke-image {smokeImagePath}: the file is neither a JPEG nor a PNG.");
+        }
+        try
+        {
             var result = await new VerifiedDeployment(operations).DeployAsync(profile, image,
                 new Progress(log), PollInterval);
             log.WriteLine($"Endpoint {result.Deployment.EndpointName} InService on {result.Deployment.EndpointConfigName} " +
@@ -30,10 +39,6 @@ internal sealed class DeployRun(OperationsContext operations, TextWriter log)
         catch (InvalidProfileException e)
         {
             throw new BuildUsageException(e.Message);
-        }
-        catch (ArgumentException e) when (e.ParamName == "image")
-        {
-            throw new BuildUsageException($"--smoke-image {smokeImagePath}: {e.Message}");
         }
     }
 

@@ -57,9 +57,9 @@ public class BootstrapScriptTests
     [TestCase("dotnet", "pwsh", "-NoProfile", "-File", "./build.ps1")]
     public void Unknown_target_fails_with_the_valid_ones(params string[] command)
     {
-        var (exit, output) = Run(command[0], [.. command[1..], "Deploy"]);
+        var (exit, output) = Run(command[0], [.. command[1..], "Ship"]);
         Assert.That(exit, Is.EqualTo(2), output);
-        Assert.That(output, Does.Contain("Unknown target 'Deploy'").And.Contain("Clean, Restore, Compile, Test, Demo"));
+        Assert.That(output, Does.Contain("Unknown target 'Ship'").And.Contain("Clean, Restore, Compile, Test, Demo"));
     }
 
     [Test]
