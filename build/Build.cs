@@ -111,10 +111,10 @@ public sealed class Build : BuildBase
     [Parameter("Docker client to run (default: docker on PATH)")]
     public string Docker = "docker";
 
-    [Parameter("Use the local stand-ins instead of AWS (Push: a registry at --registry, default localhost:5000, with no ECR and no login)")]
+    [Parameter("Use the local stand-ins instead of AWS: Train/Deploy the local SageMaker (state under --local-root); Push a registry at --registry, default localhost:5000, with no ECR and no login")]
     public bool Local;
 
-    [Parameter("AWS region (default: AWS_REGION, the profile, then AWS_DEFAULT_REGION)")]
+    [Parameter("AWS region (default: AWS_REGION, the profile, then AWS_DEFAULT_REGION); with --local the region written into ARNs")]
     public string? Region;
 
     string? _imageRegistry;
@@ -246,4 +246,113 @@ public sealed class Build : BuildBase
                     [.. project, "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
         });
 
+    [Parameter("Train: the training profile JSON (module/D2.Operations/Operations/TrainingProfile.cs names its fields)")]
+    public string? TrainingProfile;
+
+    [Parameter("Train: override the profile's config-file hyperparameter (a model-zoo config name)")]
+    public string? ConfigFile;
+
+    [Parameter("Train: override the profile's instance type, e.g. ml.g5.2xlarge")]
+    public string? InstanceType;
+
+    [Parameter("Train: override managed spot training (true or false)")]
+    public bool? Spot;
+
+    [Parameter("Train/Deploy: state folder of the local SageMaker (default artifacts/local-sagemaker), kept between runs so Deploy finds Train's job")]
+    public string? LocalRoot;
+
+    [Parameter("Train: where report.md and its PNGs go (default artifacts/train-report)")]
+    public string? ReportDirectory;
+
+    [Parameter("Deploy: the training job whose model to deploy")]
+    public string? Job;
+
+    [Parameter("Deploy: a model.tar.gz URL to deploy (s3://, https://, or file:// with --local)")]
+    public string? ModelData;
+
+    [Parameter("Deploy: the deployment profile JSON (module/D2.Operations/Operations/DeploymentProfile.cs); optional with --local")]
+    public string? DeploymentProfile;
+
+    [Parameter("Deploy: override the profile's endpoint name")]
+    public string? EndpointName;
+
+    [Parameter("Deploy: the image (JPEG or PNG) of the smoke invoke (default: a small generated image)")]
+    public string? SmokeImage;
+
+    [Parameter("Train/Deploy: seconds between status polls (default 30 on AWS, 1 with --local)")]
+    public int? PollSeconds;
+
+    string LocalSageMakerRoot => Path.GetFullPath(LocalRoot ?? Root("artifacts", "local-sagemaker"));
+    TimeSpan PollInterval => TimeSpan.FromSeconds(PollSeconds ?? (Local ? 1 : 30));
+
+    /// <summary>The context for a target: AWS, or the local SageMaker under <see cref="LocalSageMakerRoot"/> (started here, stopped after).</summary>
+    async Task<T> WithOperationsAsync<T>(Func<Operations.Operations.OperationsContext, Task<T>> run)
+    {
+        if (!Local)
+        {
+            using var aws = Operations.Operations.OperationsContext.ForAws(Region);
+            return await run(aws);
+        }
+        // The servers' own lines go to the job and endpoint logs (printed paths), not over the progress display.
+        await using var server = await Pipeline.LocalSageMaker.StartAsync(LocalSageMakerRoot, D2Dll, ServingDll, Region ?? "us-east-1", log: null);
+        Note($"Local SageMaker on {server.BaseUrl} (state {LocalSageMakerRoot})");
+        using var local = Operations.Operations.OperationsContext.ForLocal(server, region: Region ?? "us-east-1");
+        return await run(local);
+    }
+
+    Target Train => _ => _
+        .Description("StartTraining from --training-profile (overrides: --config-file --instance-type --spot), follow it (iteration, loss, ETA), write artifacts/train-report (metrics table, curves PNG, 3 prediction overlays; also to $GITHUB_STEP_SUMMARY); --local runs it on the local SageMaker")
+        .DependsOn(Compile)
+        .Executes(async () =>
+        {
+            if (TrainingProfile is null)
+                throw new BuildUsageException("Train needs --training-profile FILE (a training profile JSON).");
+            if (!File.Exists(TrainingProfile))
+                throw new BuildUsageException($"--training-profile {TrainingProfile}: the file does not exist.");
+            Operations.Operations.TrainingProfile profile;
+            try
+            {
+                profile = Operations.Pipeline.TrainingProfileOverrides.Apply(Operations.Operations.TrainingProfile.Load(TrainingProfile), ConfigFile, InstanceType, Spot);
+            }
+            catch (Operations.Operations.InvalidProfileException e)
+            {
+                throw new BuildUsageException(e.Message);
+            }
+            var reportDirectory = Path.GetFullPath(ReportDirectory ?? Root("artifacts", "train-report"));
+            var (result, report) = await WithOperationsAsync(operations =>
+                new Pipeline.TrainRun(operations, Local ? LocalSageMakerRoot : null, reportDirectory, D2Dll, RootDirectory, Console.Out) { PollInterval = PollInterval }
+                    .RunAsync(profile));
+            AddClosingLine($"Train: {result.JobName} {result.Status}; report {report.Markdown}");
+        });
+
+    Target Deploy => _ => _
+        .Description("Deploy --job NAME or --model-data URL with --deployment-profile, wait InService, smoke-invoke (--smoke-image) and check the JSON; on failure roll the endpoint back to its previous config (or delete it if new) and fail; --local on the local SageMaker")
+        .DependsOn(Compile)
+        .Executes(async () =>
+        {
+            if ((Job is null) == (ModelData is null))
+                throw new BuildUsageException("Deploy needs exactly one of --job NAME and --model-data URL.");
+            Operations.Operations.DeploymentProfile profile;
+            try
+            {
+                profile = DeploymentProfile is not null
+                    ? (File.Exists(DeploymentProfile) ? Operations.Operations.DeploymentProfile.Load(DeploymentProfile)
+                        : throw new BuildUsageException($"--deployment-profile {DeploymentProfile}: the file does not exist."))
+                    : Local ? new Operations.Operations.DeploymentProfile
+                    {
+                        EndpointName = EndpointName ?? "d2-local", Image = "d2-serving:local-cpu", InstanceType = "ml.m5.xlarge",
+                        TrainingJobName = Job, ModelDataUrl = ModelData, Source = "--local defaults",
+                    }
+                    : throw new BuildUsageException("Deploy to AWS needs --deployment-profile FILE (role, image, instance type).");
+                profile = profile with { TrainingJobName = Job, ModelDataUrl = ModelData, EndpointName = EndpointName ?? profile.EndpointName };
+                profile.Validate();
+            }
+            catch (Operations.Operations.InvalidProfileException e)
+            {
+                throw new BuildUsageException(e.Message);
+            }
+            var result = await WithOperationsAsync(operations =>
+                new Pipeline.DeployRun(operations, Console.Out) { PollInterval = PollInterval }.RunAsync(profile, SmokeImage));
+            AddClosingLine($"Deploy: {result.Deployment.EndpointName} InService on {result.Deployment.EndpointConfigName}; smoke test passed");
+        });
 }

@@ -1,7 +1,10 @@
 using System.Globalization;
 using D2.Build.Tools;
 using D2.Operations.Local;
+using D2.Build.Engine;
+using D2.Build.Pipeline;
 using D2.Operations.Operations;
+using D2.Operations.Pipeline;
 
 namespace D2.Build.Demo;
 
@@ -32,7 +35,8 @@ internal sealed class LocalDemo(string root, string demoDirectory, string d2Dll,
             Root = localRoot,
             TrainingCommand = ["dotnet", d2Dll],
             ServingCommand = ["dotnet", servingDll],
-            Log = log,
+            // The trainer's and server's own lines go to their log files: the console shows the progress display.
+            Log = null,
         }, cancellationToken);
         log.WriteLine($"Local SageMaker on {server.BaseUrl} (root {localRoot})");
         using var operations = OperationsContext.ForLocal(server);
@@ -66,9 +70,20 @@ internal sealed class LocalDemo(string root, string demoDirectory, string d2Dll,
             OutputPath = output,
             CheckpointUri = new Uri(Path.Combine(demoDirectory, "checkpoints") + "/").AbsoluteUri,
         }, cancellationToken);
-        log.WriteLine($"Training job {started.JobName} started");
-        var trained = await operations.Training.WaitForTrainingAsync(started.JobName,
-            new Progress<TrainingProgress>(p => log.WriteLine($"[{started.JobName}] {p}")), TimeSpan.FromSeconds(2), cancellationToken);
+        var jobLog = TrainingFollower.LocalLogPath(localRoot, started.JobName);
+        log.WriteLine($"Training job {started.JobName} started (log: {jobLog})");
+        TrainingResult trained;
+        try
+        {
+            trained = await TrainingDisplay.ShowAsync(started.JobName,
+                progress => new TrainingFollower(operations).FollowAsync(started.JobName, progress, jobLog, TimeSpan.FromSeconds(2), cancellationToken), log);
+        }
+        catch (TrainingJobFailedException e)
+        {
+            if (File.Exists(jobLog))
+                log.WriteLine($"Last lines of {jobLog}:{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(jobLog).TakeLast(20))}");
+            throw new BuildFailedException(e.Message);
+        }
         if (trained.Status != D2.Operations.Aws.SageMaker.TrainingJobStatus.Completed)
             throw new InvalidOperationException($"Training job {started.JobName} ended {trained.Status}.");
 

@@ -59,7 +59,7 @@ public class BootstrapScriptTests
     {
         var (exit, output) = Run(command[0], [.. command[1..], "Deploi"]);
         Assert.That(exit, Is.EqualTo(2), output);
-        Assert.That(output, Does.Contain("Unknown target 'Deploi'").And.Contain("Clean, Restore, Compile, Test, ").And.Contain(", Images, Push, ").And.Contain(", Demo"));
+        Assert.That(output, Does.Contain("Unknown target 'Deploi'").And.Contain("Clean, Restore, Compile, Test, ").And.Contain(", Images, Push, ").And.Contain(", Demo").And.Contain("Train").And.Contain("Deploy"));
     }
 
     [Test]

@@ -251,7 +251,7 @@ public sealed class EndpointOperations
 
     /// <summary>Deletes an endpoint config and its models (or only <paramref name="models"/> when given); what is already
     /// gone is skipped. Returns what was deleted.</summary>
-    private async Task<IReadOnlyList<string>> DeleteConfigAndModelsAsync(string configName, IReadOnlyList<string>? models, CancellationToken cancellationToken)
+    internal async Task<IReadOnlyList<string>> DeleteConfigAndModelsAsync(string configName, IReadOnlyList<string>? models, CancellationToken cancellationToken)
     {
         var deleted = new List<string>();
         if (models is null)

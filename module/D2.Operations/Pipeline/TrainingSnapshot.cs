@@ -1,0 +1,31 @@
+using D2.Operations.Aws.SageMaker;
+
+namespace D2.Operations.Pipeline;
+
+/// <summary>Where a followed training job stands: SageMaker's statuses plus, when a log or metric says so, the
+/// iteration, the total loss and the trainer's ETA.</summary>
+public sealed record TrainingSnapshot(
+    string JobName,
+    TrainingJobStatus Status,
+    SecondaryStatus SecondaryStatus,
+    string? StatusMessage,
+    int? Iteration,
+    int? MaxIter,
+    double? TotalLoss,
+    TimeSpan? Eta)
+{
+    /// <summary>One line for logs and redirected output.</summary>
+    public override string ToString()
+    {
+        var line = $"{JobName}: {Status}/{SecondaryStatus}";
+        if (Iteration is { } iter)
+            line += $"  iter {iter}{(MaxIter is { } max ? "/" + max : "")}";
+        if (TotalLoss is { } loss)
+            line += $"  total_loss {loss.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}";
+        if (Eta is { } eta)
+            line += $"  eta {eta:c}";
+        if (!string.IsNullOrEmpty(StatusMessage))
+            line += $"  - {StatusMessage}";
+        return line;
+    }
+}
