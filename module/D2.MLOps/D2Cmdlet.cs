@@ -24,13 +24,15 @@ public abstract class D2Cmdlet : PSCmdlet, IDisposable
     protected internal T Run<T>(Func<CancellationToken, Task<T>> operation, object? target, CancellationToken? token = null)
     {
         var task = Task.Run(() => operation(token ?? StopToken));
-        while (!task.Wait(100))
+        // Not task.Wait: it throws the AggregateException of a failed task; the error is unwrapped below.
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(100))
         {
             Pump();
         }
 
         Pump();
-        return task.IsCompletedSuccessfully ? task.Result : throw Failure(task.Exception!.GetBaseException(), target);
+        return task.IsCompletedSuccessfully ? task.Result
+            : throw Failure(task.IsCanceled ? new OperationCanceledException() : task.Exception!.GetBaseException(), target);
     }
 
     protected internal void Run(Func<CancellationToken, Task> operation, object? target) =>

@@ -21,11 +21,11 @@ public sealed class StartD2LocalSageMaker : D2Cmdlet
     [ValidateRange(0, 65535)]
     public int Port { get; set; }
 
-    [Parameter(HelpMessage = "The command a training job runs (default: $env:D2_TRAINING_COMMAND, else 'd2').")]
-    public string? TrainingCommand { get; set; }
+    [Parameter(HelpMessage = "The command a training job runs: one string split on spaces, or the program and its arguments as an array (default: $env:D2_TRAINING_COMMAND, else 'd2').")]
+    public string[]? TrainingCommand { get; set; }
 
-    [Parameter(HelpMessage = "The command an endpoint runs (default: $env:D2_SERVING_COMMAND, else 'D2.Serving').")]
-    public string? ServingCommand { get; set; }
+    [Parameter(HelpMessage = "The command an endpoint runs: one string split on spaces, or an array (default: $env:D2_SERVING_COMMAND, else 'D2.Serving').")]
+    public string[]? ServingCommand { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -39,8 +39,8 @@ public sealed class StartD2LocalSageMaker : D2Cmdlet
         var options = new LocalSageMakerOptions
         {
             Port = Port,
-            TrainingCommand = Split(TrainingCommand ?? Environment.GetEnvironmentVariable("D2_TRAINING_COMMAND") ?? "d2"),
-            ServingCommand = Split(ServingCommand ?? Environment.GetEnvironmentVariable("D2_SERVING_COMMAND") ?? "D2.Serving"),
+            TrainingCommand = Command(TrainingCommand, "D2_TRAINING_COMMAND", "d2"),
+            ServingCommand = Command(ServingCommand, "D2_SERVING_COMMAND", "D2.Serving"),
         };
         if (Root is not null)
         {
@@ -57,5 +57,8 @@ public sealed class StartD2LocalSageMaker : D2Cmdlet
         WriteObject(server);
     }
 
-    private static string[] Split(string command) => command.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    private static string[] Command(string[]? given, string variable, string fallback) =>
+        given is { Length: > 1 } ? given
+        : (given?.FirstOrDefault() ?? Environment.GetEnvironmentVariable(variable) ?? fallback)
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

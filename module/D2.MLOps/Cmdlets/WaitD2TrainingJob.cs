@@ -43,8 +43,8 @@ public sealed class WaitD2TrainingJob : AwsCmdlet
         }
         catch (RuntimeException e) when (e.InnerException is OperationCanceledException && !cmdlet.StopToken.IsCancellationRequested)
         {
-            throw new RuntimeException(e.Message, new TimeoutException($"Stopped waiting for training job '{jobName}' after {timeout}; the job keeps running."),
-                cmdlet.ErrorRecordFor(new TimeoutException($"Stopped waiting for training job '{jobName}' after {timeout}; the job keeps running."), jobName));
+            var timedOut = new TimeoutException($"Stopped waiting for training job '{jobName}' after {timeout}; the job keeps running.");
+            throw new RuntimeException(timedOut.Message, timedOut, cmdlet.ErrorRecordFor(timedOut, jobName));
         }
     }
 }
