@@ -204,6 +204,30 @@ public sealed class Build : BuildBase
                 throw new BuildFailedException($"Invalid workflow(s): {string.Join(", ", failed)}.");
         });
 
+    string ModuleDirectory => Root("artifacts", "module", "D2.MLOps");
+
+    Target Module => _ => _
+        .Description("Lay out the PowerShell module (manifest, assemblies with their dependencies, MAML help, formats) in artifacts/module/D2.MLOps: Import-Module that folder")
+        .DependsOn(Restore)
+        .Executes(async () =>
+        {
+            var project = Root("module", "D2.MLOps", "D2.MLOps.csproj");
+            await ProcessTasks.RunAsync("dotnet", ["build", project, "--no-restore", "-c", Configuration.ToString(), "-nologo", .. MSBuildProperties], RootDirectory);
+            var output = Root("module", "D2.MLOps", "bin", Configuration.ToString(), "net10.0");
+            if (Directory.Exists(ModuleDirectory))
+                Directory.Delete(ModuleDirectory, recursive: true);
+            foreach (var file in Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(ModuleDirectory, Path.GetRelativePath(output, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+            foreach (var required in new[] { "D2.MLOps.psd1", "D2.MLOps.dll", "D2.Operations.dll", "D2.MLOps.dll-Help.xml", "D2.MLOps.format.ps1xml" })
+                if (!File.Exists(Path.Combine(ModuleDirectory, required)))
+                    throw new BuildFailedException($"The module layout lacks {required}.");
+            AddClosingLine($"Module: Import-Module {ModuleDirectory}");
+        });
+
     [Parameter("Training iterations of the demo (the small CPU config's schedule is scaled to it)")]
     public int DemoIterations = 350;
 

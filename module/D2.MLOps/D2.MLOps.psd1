@@ -6,8 +6,21 @@
     Description          = 'Train and serve Detectron2-style detectors on Amazon SageMaker (or the local SageMaker) from PowerShell.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    # Cmdlets arrive with the operations library; nothing is exported until they do.
-    CmdletsToExport      = @()
+    FormatsToProcess     = @('D2.MLOps.format.ps1xml')
+    # Exactly the cmdlet classes (a test compares them); no wildcards.
+    CmdletsToExport      = @(
+        'Deploy-D2Model'
+        'Get-D2Endpoint'
+        'Get-D2GpuArchitecture'
+        'Get-D2TrainingJob'
+        'Invoke-D2Endpoint'
+        'Remove-D2Endpoint'
+        'Start-D2LocalSageMaker'
+        'Start-D2Training'
+        'Stop-D2LocalSageMaker'
+        'Stop-D2TrainingJob'
+        'Wait-D2TrainingJob'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -30,6 +30,7 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
     private readonly RuntimeApi _runtime;
     private readonly HttpClient _http;
     private int _stopped;
+    private long _requestCount;
 
     private LocalSageMakerServer(WebApplication app, LocalContext context, HttpClient http)
     {
@@ -46,6 +47,9 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:40123/</c>: the --endpoint-url of SageMaker, SageMaker Runtime and STS.</summary>
     public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>Requests received so far (any API): lets tests prove that a -WhatIf or a rejected request sent nothing.</summary>
+    public long RequestCount => Interlocked.Read(ref _requestCount);
 
     /// <summary>The folder holding state, training-jobs/ and endpoints/.</summary>
     public string Root => _context.Root;
@@ -110,6 +114,7 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext http)
     {
+        Interlocked.Increment(ref _requestCount);
         var requestId = Guid.NewGuid().ToString();
         http.Response.Headers["x-amzn-RequestId"] = requestId;
         var path = http.Request.Path.Value ?? "/";
