@@ -47,4 +47,12 @@ public class NmsBenchmarks
         using var keep = NMS.Nms(_boxes, _scores, Threshold);
         return keep.shape[0];
     }
+
+    [Benchmark(Description = "D2 NMS.Nms (tensor-op, the CUDA path, on CPU)")]
+    public long D2NmsTensorOps()
+    {
+        using var forced = TensorOpPath.Force();
+        using var keep = NMS.Nms(_boxes, _scores, Threshold);
+        return keep.shape[0];
+    }
 }

@@ -76,6 +76,22 @@ public class RoiAlignBenchmarks
         return _ratio2.call(_features, [_boxes]).numel();
     }
 
+    [Benchmark(Description = "forward: tensor-op ROIAlign (CUDA path on CPU), ratio 0 (adaptive)")]
+    public long TensorOpForward()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var forced = D2.Detection.Layers.TensorOpPath.Force();
+        return _adaptive.call(_features, [_boxes]).numel();
+    }
+
+    [Benchmark(Description = "fwd+bwd: tensor-op ROIAlign (CUDA path on CPU), ratio 0 (adaptive)")]
+    public long TensorOpForwardBackward()
+    {
+        using var forced = D2.Detection.Layers.TensorOpPath.Force();
+        return Backward(_adaptive.call(_trainableFeatures, [_boxes]));
+    }
+
     [Benchmark(Description = "fwd+bwd: grid_sample, ratio 2")]
     public long GridSampleForwardBackward() => Backward(GridSamplePool(_trainableFeatures));
 

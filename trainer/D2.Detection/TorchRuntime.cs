@@ -55,5 +55,17 @@ public static class TorchRuntime
         new("libtorch", __version__),
         new("CUDA available", cuda.is_available() ? $"yes ({cuda.device_count()} device(s))" : "no"),
         new("intra-op threads", get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("GPU name/memory", NoDeviceProperties),
+        new("ROIAlign/NMS/paste", Layers.TensorOpPath.Forced
+            ? $"tensor ops everywhere ({Layers.TensorOpPath.ForceVariable}=1)"
+            : "managed kernels on CPU, tensor ops on the device for CUDA"),
     ];
+
+    const string NoDeviceProperties =
+        "not exposed by TorchSharp 0.107 (no device properties or CUDA memory statistics), so max_mem is not printed";
+
+    /// <summary>The device line logged when training starts (Detectron2 logs the GPU's name and memory there).</summary>
+    public static string DeviceFacts(Device device) => device.type == DeviceType.CUDA
+        ? $"Training on {device} ({cuda.device_count()} CUDA device(s) visible); GPU name/memory: {NoDeviceProperties}."
+        : $"Training on {device}.";
 }

@@ -27,6 +27,7 @@ public class SupportedFeaturesTests
     [TestCase("MODEL.PANOPTIC_FPN.COMBINE.ENABLED", "False", "panoptic segmentation")]
     [TestCase("INPUT.CROP.ENABLED", "True", "random crop")]
     [TestCase("TEST.AUG.ENABLED", "True", "test-time augmentation")]
+    [TestCase("SOLVER.AMP.ENABLED", "True", "TorchSharp 0.107 has no autocast")]
     public void A_feature_not_supported_must_keep_its_default(string key, string value, string feature)
     {
         var error = ValidationFails(key, value);

@@ -12,7 +12,7 @@ public class GeneralizedRCNNTests
     const string SmallMaskConfig = "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml";
 
     /// <summary>A tiny variant of the small CPU config so a step takes well under a second here.</summary>
-    static CfgNode TinyConfig(params string[] extra) => ModelZoo.GetConfig(SmallMaskConfig,
+    internal static CfgNode TinyConfig(params string[] extra) => ModelZoo.GetConfig(SmallMaskConfig,
     [
         "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64", "MODEL.ROI_MASK_HEAD.CONV_DIM", "32",
         "MODEL.RPN.BATCH_SIZE_PER_IMAGE", "64", "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32", "MODEL.ROI_HEADS.NUM_CLASSES", "2",
@@ -20,7 +20,7 @@ public class GeneralizedRCNNTests
     ]);
 
     /// <summary>A 96x128 image with a red square (class 0) and a green triangle (class 1), BGR in 0..255.</summary>
-    static ModelInput SyntheticImage()
+    internal static ModelInput SyntheticImage()
     {
         const int height = 96, width = 128;
         var pixels = new float[3 * height * width];

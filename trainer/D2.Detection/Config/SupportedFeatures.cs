@@ -65,7 +65,7 @@ internal static partial class SupportedFeatures
         ("MODEL.RESNETS.DEFORM_MODULATED", "deformable convolutions"),
         ("MODEL.RESNETS.DEFORM_NUM_GROUPS", "deformable convolutions"),
         ("INPUT.CROP", "random crop augmentation"),
-        ("SOLVER.AMP", "mixed-precision training (AMP)"),
+        ("SOLVER.AMP", "mixed-precision training (AMP; TorchSharp 0.107 has no autocast or GradScaler, so the forward cannot run in fp16/bf16 with fp32 master weights)"),
         ("TEST.AUG", "test-time augmentation"),
         ("TEST.PRECISE_BN", "precise BatchNorm statistics"),
         ("TEST.EXPECTED_RESULTS", "checking results against expected metrics"),

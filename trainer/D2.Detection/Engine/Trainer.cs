@@ -148,6 +148,7 @@ public sealed class Trainer : IDisposable
     /// <exception cref="FloatingPointError">the losses diverged (the checkpoints written so far remain)</exception>
     public TrainingRunResult Train(CancellationToken stop = default)
     {
+        Log.WriteLine(TorchRuntime.DeviceFacts(Model.Device));
         try
         {
             _loop.Train(StartIter, MaxIter, stop);

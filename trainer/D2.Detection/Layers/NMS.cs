@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace D2.Detection.Layers;
 
 /// <summary>
-/// Non-maximum suppression with torchvision's semantics, run in managed code over the boxes' CPU memory
-/// (a CUDA input is copied to the CPU for the kernel and its result copied back).
+/// Non-maximum suppression with torchvision's semantics: CPU boxes go to the managed kernel, CUDA boxes stay on the
+/// device (<see cref="NMSTensorOps"/>; <see cref="TensorOpPath"/> decides).
 /// </summary>
 public static class NMS
 {
@@ -23,6 +23,9 @@ public static class NMS
     {
         Validate(boxes, scores);
         using var scope = NewDisposeScope();
+        if (TensorOpPath.Use(boxes))
+            return NMSTensorOps.Run(boxes.dtype == ScalarType.Float64 ? boxes : boxes.to(ScalarType.Float32), scores, null, iouThreshold)
+                .MoveToOuterDisposeScope();
         var keep = NMSKernel.Run(boxes, scores, classes: null, iouThreshold);
         return tensor(keep, ScalarType.Int64).to(boxes.device).MoveToOuterDisposeScope();
     }
@@ -45,6 +48,8 @@ public static class NMS
         if (idxs.is_floating_point() || idxs.is_complex())
             throw new ArgumentException($"idxs must hold integer categories; got {idxs.dtype}.", nameof(idxs));
         using var scope = NewDisposeScope();
+        if (TensorOpPath.Use(boxes))
+            return NMSTensorOps.Run(boxes.to(ScalarType.Float32), scores, idxs.to(boxes.device), iouThreshold).MoveToOuterDisposeScope();
         var classes = idxs.cpu().to(ScalarType.Int64).contiguous().data<long>().ToArray();
         var keep = NMSKernel.Run(boxes.to(ScalarType.Float32), scores, classes, iouThreshold);
         return tensor(keep, ScalarType.Int64).to(boxes.device).MoveToOuterDisposeScope();

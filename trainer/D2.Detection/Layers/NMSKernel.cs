@@ -227,7 +227,7 @@ internal static class NMSKernel
     /// "IoU >= that" is exactly torchvision's "IoU > threshold" with the IoU widened to double. NaN (never true) when
     /// no finite T lies above the threshold or the threshold is NaN.
     /// </summary>
-    static T SmallestAbove<T>(double threshold) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static T SmallestAbove<T>(double threshold) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (double.IsNaN(threshold) || threshold >= double.CreateTruncating(T.BitDecrement(T.PositiveInfinity)))
             return T.NaN;

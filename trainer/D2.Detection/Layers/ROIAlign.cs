@@ -36,8 +36,8 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
 
     /// <summary>
     /// torchvision's roi_align: for every ROI and bin, the average of bilinear samples on a regular grid inside the bin.
-    /// Differentiable with respect to <paramref name="input"/> (the ROIs get no gradient). CPU tensors are processed in
-    /// place; CUDA tensors are copied to the CPU for the kernel and the result copied back. float32 and float64 are
+    /// Differentiable with respect to <paramref name="input"/> (the ROIs get no gradient). CPU tensors go to the managed
+    /// kernel; CUDA tensors stay on the device (<see cref="ROIAlignTensorOps"/>, chosen by <see cref="TensorOpPath"/>). float32 and float64 are
     /// computed natively, other floating types in float32.
     /// </summary>
     /// <param name="input">(N, C, H, W) feature map</param>
@@ -53,7 +53,7 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(rois);
         ValidateRois(rois);
-        return Pool([input], rois, new int[rois.shape[0]], [spatialScale], outputSize, samplingRatio, aligned);
+        return Pool([input], rois, levels: null, [spatialScale], outputSize, samplingRatio, aligned);
     }
 
     /// <summary>
@@ -81,12 +81,11 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"Need one spatial scale per feature map; got {inputs.Count} maps and {spatialScales.Count} scales.", nameof(spatialScales));
         if (levels.dim() != 1 || levels.shape[0] != rois.shape[0] || levels.is_floating_point())
             throw new ArgumentException($"levels must be (R) integers with R = {rois.shape[0]} ROIs; got {levels.dtype} [{string.Join(", ", levels.shape)}].", nameof(levels));
-        var levelOfRoi = levels.cpu().to(ScalarType.Int64).contiguous().data<long>().ToArray()
-            .Select(l => l >= 0 && l < inputs.Count ? (int)l : -1).ToArray();
-        return Pool(inputs, rois, levelOfRoi, spatialScales, outputSize, samplingRatio, aligned);
+        return Pool(inputs, rois, levels, spatialScales, outputSize, samplingRatio, aligned);
     }
 
-    static Tensor Pool(IReadOnlyList<Tensor> inputs, Tensor rois, int[] levels, IReadOnlyList<double> spatialScales,
+    /// <param name="levels">(R) level per ROI, or null for all on the only level</param>
+    static Tensor Pool(IReadOnlyList<Tensor> inputs, Tensor rois, Tensor? levels, IReadOnlyList<double> spatialScales,
         (int Height, int Width) outputSize, int samplingRatio, bool aligned)
     {
         foreach (var scale in spatialScales)
@@ -106,13 +105,22 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
 
         var options = new RoiAlignOptions(outputSize.Height, outputSize.Width, [.. spatialScales], samplingRatio, aligned);
         using var scope = NewDisposeScope();
-        if (first.dtype is ScalarType.Float32 or ScalarType.Float64)
-            return ROIAlignFunction.apply([options, levels, rois.detach().to(first.dtype), .. inputs]).MoveToOuterDisposeScope();
-
-        // Half precision has no managed kernel: compute in float32; the casts carry the gradient.
-        var pooled = ROIAlignFunction.apply([options, levels, rois.detach().to(ScalarType.Float32), .. inputs.Select(i => i.to(ScalarType.Float32))]);
+        // Half precision is computed in float32 on both paths (sample coordinates need it); the casts carry the gradient.
+        var computeType = first.dtype is ScalarType.Float32 or ScalarType.Float64 ? first.dtype : ScalarType.Float32;
+        var maps = inputs.Select(i => i.to(computeType)).ToArray();
+        var boxes = rois.detach().to(computeType);
+        // The one place that picks the implementation: CUDA (or forced) tensors stay on the device.
+        var pooled = TensorOpPath.Use(first)
+            ? ROIAlignTensorOps.Pool(maps, boxes, levels, options)
+            : ROIAlignFunction.apply([options, HostLevels(levels, rois.shape[0], inputs.Count), boxes, .. maps]);
         return pooled.to(first.dtype).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The managed kernel's per-ROI level, -1 where the level indexes no input (a zero row).</summary>
+    static int[] HostLevels(Tensor? levels, long roiCount, int levelCount) =>
+        levels is null
+            ? new int[roiCount]
+            : [.. levels.cpu().to(ScalarType.Int64).contiguous().data<long>().ToArray().Select(l => l >= 0 && l < levelCount ? (int)l : -1)];
 
     static void ValidateRois(Tensor rois)
     {

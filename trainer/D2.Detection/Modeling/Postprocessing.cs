@@ -83,7 +83,7 @@ public static class Postprocessing
     public static Tensor PasteMasksInImage(Tensor masks, Boxes boxes, (int Height, int Width) imageShape, double threshold = 0.5)
     {
         ArgumentNullException.ThrowIfNull(boxes);
-        var onCpu = boxes.Device.type == DeviceType.CPU;
+        var onCpu = !Layers.TensorOpPath.Use(boxes.Tensor);
         var chunkSize = onCpu
             ? 1
             : (int)Math.Max(1, GpuChunkBytes / Math.Max(1L, 4L * imageShape.Height * imageShape.Width));
