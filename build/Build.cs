@@ -324,6 +324,12 @@ public sealed class Build : BuildBase
         return await run(local);
     }
 
+    Target SampleData => _ => _
+        .Description("Synthetic balloons (d2 synth-balloons: 24 train, 8 val images, COCO + VIA json) in artifacts/sample-data/balloon, the channels of build/profiles/pr-small.json")
+        .DependsOn(Compile)
+        .Executes(() => ProcessTasks.RunAsync("dotnet",
+            [D2Dll, "synth-balloons", "--out", Root("artifacts", "sample-data", "balloon"), "--train", "24", "--val", "8"], RootDirectory));
+
     Target Train => _ => _
         .Description("StartTraining from --training-profile (overrides: --config-file --instance-type --spot), follow it (iteration, loss, ETA), write artifacts/train-report (metrics table, curves PNG, 3 prediction overlays; also to $GITHUB_STEP_SUMMARY); --local runs it on the local SageMaker")
         .DependsOn(Compile)

@@ -69,17 +69,23 @@ public sealed partial record TrainingProfile
         "outputPath", "checkpointUri", "environment", "tags", "gitRevision",
     ];
 
-    /// <summary>Reads a profile file; errors name the file and the field.</summary>
+    /// <summary>
+    /// Reads a profile file; errors name the file and the field. Relative <c>file:</c> locations (<c>file:data/train</c>,
+    /// for the local SageMaker) are taken relative to the profile's folder, so a profile in the repository works from any
+    /// working directory.
+    /// </summary>
     public static TrainingProfile Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return Parse(File.ReadAllText(path), $"training profile '{path}'");
+        return Parse(File.ReadAllText(path), $"training profile '{path}'", Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
     /// <summary>Parses profile JSON and validates it (<see cref="Validate"/>).</summary>
-    public static TrainingProfile Parse(string json, string source = "training profile")
+    /// <param name="relativeTo">the folder that relative <c>file:</c> locations are resolved against (null: not allowed)</param>
+    public static TrainingProfile Parse(string json, string source = "training profile", string? relativeTo = null)
     {
         var reader = ProfileReader.Parse(json, source);
+        string? Location(string? value) => RelativeFileUri.Resolve(value, relativeTo);
         var profile = new TrainingProfile
         {
             Source = source,
@@ -96,9 +102,9 @@ public sealed partial record TrainingProfile
             Spot = reader.Bool("spot") ?? false,
             MaxWaitTimeInSeconds = reader.Int("maxWaitTimeInSeconds"),
             HyperParameters = reader.Map("hyperParameters"),
-            Channels = reader.Map("channels"),
-            OutputPath = reader.RequiredString("outputPath"),
-            CheckpointUri = reader.String("checkpointUri"),
+            Channels = reader.Map("channels").ToDictionary(c => c.Key, c => Location(c.Value)!),
+            OutputPath = Location(reader.RequiredString("outputPath"))!,
+            CheckpointUri = Location(reader.String("checkpointUri")),
             Environment = reader.Map("environment"),
             Tags = reader.Map("tags"),
             GitRevision = reader.String("gitRevision"),
