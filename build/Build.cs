@@ -342,7 +342,14 @@ public sealed class Build : BuildBase
             Operations.Operations.TrainingProfile profile;
             try
             {
-                profile = Operations.Pipeline.TrainingProfileOverrides.Apply(Operations.Operations.TrainingProfile.Load(TrainingProfile), ConfigFile, InstanceType, Spot);
+                // Workflow inputs left empty arrive as empty strings: they keep the profile's value.
+                profile = new Operations.Operations.TrainingProfileOverrides
+                    {
+                        ConfigFile = string.IsNullOrWhiteSpace(ConfigFile) ? null : ConfigFile,
+                        InstanceType = string.IsNullOrWhiteSpace(InstanceType) ? null : InstanceType,
+                        Spot = Spot,
+                    }
+                    .Apply(Operations.Operations.TrainingProfile.Load(TrainingProfile), Local);
             }
             catch (Operations.Operations.InvalidProfileException e)
             {
