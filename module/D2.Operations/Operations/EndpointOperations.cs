@@ -237,7 +237,8 @@ public sealed class EndpointOperations
         }
     }
 
-    private async Task<DescribeEndpointResponse?> DescribeOrNullAsync(string name, CancellationToken cancellationToken)
+    /// <summary>The endpoint, or null when SageMaker does not know it.</summary>
+    internal async Task<DescribeEndpointResponse?> DescribeOrNullAsync(string name, CancellationToken cancellationToken)
     {
         try
         {

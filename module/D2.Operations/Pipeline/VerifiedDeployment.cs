@@ -32,7 +32,7 @@ public sealed class VerifiedDeployment(OperationsContext context)
         var interval = pollInterval ?? EndpointOperations.DefaultPollInterval;
         var limit = timeout ?? EndpointOperations.DefaultDeployTimeout;
         var waiter = new EndpointWaiter(context);
-        var before = await DescribeOrNullAsync(profile.EndpointName, cancellationToken).ConfigureAwait(false);
+        var before = await context.Endpoints.DescribeOrNullAsync(profile.EndpointName, cancellationToken).ConfigureAwait(false);
         var previousConfig = before?.EndpointStatus is EndpointStatus.InService or EndpointStatus.Updating or EndpointStatus.Creating
             ? before.EndpointConfigName : null;
 
@@ -89,7 +89,7 @@ public sealed class VerifiedDeployment(OperationsContext context)
         IProgress<EndpointProgress>? progress, TimeSpan interval, TimeSpan limit)
     {
         var none = CancellationToken.None;
-        var current = await DescribeOrNullAsync(endpoint, none).ConfigureAwait(false);
+        var current = await context.Endpoints.DescribeOrNullAsync(endpoint, none).ConfigureAwait(false);
         failedConfig ??= current?.EndpointConfigName != previousConfig ? current?.EndpointConfigName : null;
         string done;
         if (previousConfig is null)
@@ -109,7 +109,7 @@ public sealed class VerifiedDeployment(OperationsContext context)
                 }
                 catch (EndpointFailedException)
                 {
-                    current = await DescribeOrNullAsync(endpoint, none).ConfigureAwait(false);
+                    current = await context.Endpoints.DescribeOrNullAsync(endpoint, none).ConfigureAwait(false);
                 }
             }
             if (current?.EndpointConfigName == previousConfig && current.EndpointStatus == EndpointStatus.InService)
@@ -133,17 +133,5 @@ public sealed class VerifiedDeployment(OperationsContext context)
         }
         waiter.Report(progress, endpoint, EndpointStatus.Unknown, "rolled back: " + done);
         return done;
-    }
-
-    private async Task<DescribeEndpointResponse?> DescribeOrNullAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await context.SageMaker.DescribeEndpointAsync(name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (AwsServiceException e) when (EndpointWaiter.IsNotFound(e))
-        {
-            return null;
-        }
     }
 }
