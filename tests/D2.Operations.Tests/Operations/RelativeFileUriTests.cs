@@ -36,4 +36,15 @@ public class RelativeFileUriTests
     [Test]
     public void Parsed_json_without_a_folder_keeps_locations_as_written() =>
         Assert.That(RelativeFileUri.Resolve("file:data/", null), Is.EqualTo("file:data/"));
+
+    [Test]
+    public void The_pull_request_profile_loads_with_its_channels_beside_the_repository()
+    {
+        var path = Path.Combine(TestContext.CurrentContext.TestDirectory, "Profiles", "pr-small.json");
+        var profile = new TrainingProfileOverrides().Apply(TrainingProfile.Load(path), local: true);
+        var artifacts = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", "artifacts", "sample-data"));
+        Assert.That(profile.Channels["training"], Is.EqualTo(new Uri(Path.Combine(artifacts, "balloon", "train")).AbsoluteUri + "/"));
+        Assert.That(profile.Channels["validation"], Is.EqualTo(new Uri(Path.Combine(artifacts, "balloon", "val")).AbsoluteUri + "/"));
+        Assert.That(profile.HyperParameters["config-file"], Is.EqualTo("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml"));
+    }
 }
