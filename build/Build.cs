@@ -313,10 +313,7 @@ public sealed class Build : BuildBase
     async Task<T> WithOperationsAsync<T>(Func<Operations.Operations.OperationsContext, Task<T>> run)
     {
         if (!Local)
-        {
-            using var aws = Operations.Operations.OperationsContext.ForAws(Region);
-            return await run(aws);
-        }
+            return await run(AwsOperations);
         // The servers' own lines go to the job and endpoint logs (printed paths), not over the progress display.
         await using var server = await Pipeline.LocalSageMaker.StartAsync(LocalSageMakerRoot, D2Dll, ServingDll, Region ?? "us-east-1", log: null);
         Note($"Local SageMaker on {server.BaseUrl} (state {LocalSageMakerRoot})");
