@@ -66,15 +66,21 @@ public static class ImageDecoder
     {
         CheckFormat(format);
         var (rgba, height, width) = DecodeRgba(bytes, sourceName);
+        return new ImageBuffer(ToChannels(rgba, height, width, format), height, width, 3);
+    }
+
+    /// <summary>HWC bytes in INPUT.FORMAT order (RGB or BGR) from RGBA pixels: the one packing training and serving share.</summary>
+    internal static byte[] ToChannels(byte[] rgba, int height, int width, string format)
+    {
         var reverse = format == "BGR";
         var pixels = new byte[(long)width * height * 3];
-        for (long p = 0, q = 0; p < pixels.Length; p += 3, q += 4)
+        for (long p = 0, q = 0; p < pixels.LongLength; p += 3, q += 4)
         {
             pixels[p] = rgba[reverse ? q + 2 : q];
             pixels[p + 1] = rgba[q + 1];
             pixels[p + 2] = rgba[reverse ? q : q + 2];
         }
-        return new ImageBuffer(pixels, height, width, 3);
+        return pixels;
     }
 
     /// <summary>

@@ -77,15 +77,7 @@ public sealed class ImagePreprocessor : IImagePreprocessor
             throw new InvalidImageException($"The image has no pixels ({width}x{height}).");
         var rgba = ReadRgba(image);
         // HWC bytes in INPUT.FORMAT order, as DefaultPredictor holds the image before its transform.
-        var bgr = InputFormat == "BGR";
-        var pixels = new byte[(long)height * width * 3];
-        for (long i = 0, o = 0; o < pixels.LongLength; i += 4, o += 3)
-        {
-            pixels[o] = rgba[bgr ? i + 2 : i];
-            pixels[o + 1] = rgba[i + 1];
-            pixels[o + 2] = rgba[bgr ? i : i + 2];
-        }
-        var buffer = new ImageBuffer(pixels, height, width, 3);
+        var buffer = new ImageBuffer(ImageDecoder.ToChannels(rgba, height, width, InputFormat), height, width, 3);
         var (newHeight, newWidth) = GetOutputShape(height, width, ShortEdgeLength, MaxSize);
         // Detectron2 fails here too (PIL cannot resize to 0 pixels): past about MAX_SIZE_TEST * 2 : 1 the short side rounds to 0.
         if (newHeight <= 0 || newWidth <= 0)
