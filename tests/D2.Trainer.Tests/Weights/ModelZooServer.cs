@@ -55,6 +55,9 @@ internal sealed class ModelZooServer : IAsyncDisposable
             context.Response.ContentLength = data.Length;
             await context.Response.Body.WriteAsync(data.AsMemory(0, (int)cut));
             await context.Response.Body.FlushAsync();
+            // An abort (RST) discards whatever the client has not read yet, so give it time to read what was sent;
+            // the test still accepts any resume offset up to the cut, since the client resumes from what it holds.
+            await Task.Delay(500);
             context.Abort();
             return;
         }
