@@ -369,17 +369,12 @@ public sealed class Build : BuildBase
             Operations.Operations.DeploymentProfile profile;
             try
             {
-                profile = DeploymentProfile is not null
-                    ? (File.Exists(DeploymentProfile) ? Operations.Operations.DeploymentProfile.Load(DeploymentProfile)
-                        : throw new BuildUsageException($"--deployment-profile {DeploymentProfile}: the file does not exist."))
-                    : Local ? new Operations.Operations.DeploymentProfile
-                    {
-                        EndpointName = EndpointName ?? "d2-local", Image = "d2-serving:local-cpu", InstanceType = "ml.m5.xlarge",
-                        TrainingJobName = Job, ModelDataUrl = ModelData, Source = "--local defaults",
-                    }
-                    : throw new BuildUsageException("Deploy to AWS needs --deployment-profile FILE (role, image, instance type).");
-                profile = profile with { TrainingJobName = Job, ModelDataUrl = ModelData, EndpointName = EndpointName ?? profile.EndpointName };
-                profile.Validate();
+                if (DeploymentProfile is not null && !File.Exists(DeploymentProfile))
+                    throw new BuildUsageException($"--deployment-profile {DeploymentProfile}: the file does not exist.");
+                if (DeploymentProfile is null && !Local)
+                    throw new BuildUsageException("Deploy to AWS needs --deployment-profile FILE (role, image, instance type).");
+                profile = new Operations.Operations.DeploymentProfileOverrides { EndpointName = EndpointName, TrainingJobName = Job, ModelDataUrl = ModelData }
+                    .Apply(DeploymentProfile is null ? null : Operations.Operations.DeploymentProfile.Load(DeploymentProfile), Local);
             }
             catch (Operations.Operations.InvalidProfileException e)
             {

@@ -8,15 +8,20 @@ namespace D2.MLOps.Cmdlets;
 [Cmdlet(VerbsLifecycle.Deploy, "D2Model", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(DescribeEndpointResponse))]
 [CmdletHelp("Deploys a trained model to a SageMaker endpoint and waits until it is InService.",
-    "Creates a model and an endpoint config, then creates the endpoint or, when it exists, updates it to the new config (blue/green), and waits until it is InService. The model is a training job's ModelArtifacts (a job on the pipeline binds by TrainingJobName) or -ModelDataUrl.\n\nWith -Local the endpoint runs on the local SageMaker (the D2.Serving process); the image defaults to the local serving image.")]
+    "Creates a model and an endpoint config, then creates the endpoint or, when it exists, updates it to the new config (blue/green), and waits until it is InService. The model is a training job's ModelArtifacts (a job on the pipeline binds by TrainingJobName) or -ModelDataUrl. Role, image and instances come from a deployment profile (-ProfilePath, the JSON the Deploy build target reads) and/or parameters; parameters override the profile, and the request is validated before anything is sent.\n\nWith -Local the endpoint runs on the local SageMaker (the D2.Serving process); the image defaults to the local serving image.")]
 [HelpExample("Start-D2Training -Local -ProfilePath ./local.json -Wait | Deploy-D2Model -Local -EndpointName balloons",
     "Trains on the local SageMaker and deploys the result.")]
+[HelpExample("Deploy-D2Model -ProfilePath ./deployment-profile.json -TrainingJobName balloons-20260101-120000 -InstanceType ml.g5.2xlarge",
+    "Deploys a job's model with the profile's role, image and environment on another instance type.")]
 [HelpExample("Deploy-D2Model -EndpointName balloons -ModelDataUrl s3://bucket/jobs/job-1/output/model.tar.gz -InstanceType ml.g5.xlarge -Image 123456789012.dkr.ecr.us-east-1.amazonaws.com/d2-serving:1.0-ampere -RoleArn arn:aws:iam::123456789012:role/SageMaker",
     "Deploys a model.tar.gz on AWS.")]
 public sealed class DeployD2Model : AwsCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, HelpMessage = "The endpoint to create or update.")]
-    public string EndpointName { get; set; } = "";
+    [Parameter(Position = 0, HelpMessage = "The endpoint to create or update (required unless the profile names one; with -Local the default is d2-local).")]
+    public string? EndpointName { get; set; }
+
+    [Parameter(HelpMessage = "A deployment profile JSON file (endpointName, roleArn, instanceType, image or registry/repository/version, environment, ...), the file the Deploy build target reads; parameters override it.")]
+    public string? ProfilePath { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true, HelpMessage = "Deploy this training job's model artifacts.")]
     public string? TrainingJobName { get; set; }
@@ -27,8 +32,8 @@ public sealed class DeployD2Model : AwsCmdlet
     [Parameter(HelpMessage = "SageMaker instance type of the endpoint, e.g. ml.g5.xlarge (default with -Local: ml.m5.xlarge).")]
     public string? InstanceType { get; set; }
 
-    [Parameter(HelpMessage = "Number of instances.")]
-    public int InstanceCount { get; set; } = 1;
+    [Parameter(HelpMessage = "Number of instances (default 1).")]
+    public int? InstanceCount { get; set; }
 
     [Parameter(HelpMessage = "The serving image URI (default with -Local: the local serving image).")]
     public string? Image { get; set; }
@@ -44,26 +49,20 @@ public sealed class DeployD2Model : AwsCmdlet
 
     protected override void ProcessRecord()
     {
-        var model = TrainingJobName ?? ModelDataUrl ?? "(no model)";
-        if (!ShouldProcess(EndpointName, $"Deploy {model} (CreateModel, CreateEndpointConfig, CreateEndpoint or UpdateEndpoint)"))
+        var profile = Run(_ => Task.FromResult(new DeploymentProfileOverrides
+        {
+            EndpointName = EndpointName, TrainingJobName = ModelDataUrl is null ? TrainingJobName : null, ModelDataUrl = ModelDataUrl,
+            InstanceType = InstanceType, InstanceCount = InstanceCount, Image = Image, RoleArn = RoleArn,
+            DeletePrevious = MyInvocation.BoundParameters.ContainsKey(nameof(DeletePrevious)) ? DeletePrevious.IsPresent : null,
+        }.Apply(ProfilePath is null ? null : DeploymentProfile.Load(GetUnresolvedProviderPathFromPSPath(ProfilePath)), Local)), ProfilePath ?? EndpointName);
+        var model = profile.TrainingJobName ?? profile.ModelDataUrl;
+        if (!ShouldProcess(profile.EndpointName, $"Deploy {model} on {profile.InstanceCount} x {profile.InstanceType} (CreateModel, CreateEndpointConfig, CreateEndpoint or UpdateEndpoint)"))
         {
             return;
         }
 
-        var profile = new DeploymentProfile
-        {
-            EndpointName = EndpointName,
-            TrainingJobName = ModelDataUrl is null ? TrainingJobName : null,
-            ModelDataUrl = ModelDataUrl,
-            InstanceType = InstanceType ?? (Local ? "ml.m5.xlarge" : ""),
-            InstanceCount = InstanceCount,
-            Image = Image ?? (Local ? "d2-serving:local-cpu" : null),
-            RoleArn = RoleArn,
-            DeletePrevious = DeletePrevious,
-            Source = "parameters",
-        };
         var progress = Progress<EndpointProgress>(p => new ProgressRecord(2, $"Endpoint {p.EndpointName}", p.ToString()));
-        var result = Run(token => Context.Endpoints.DeployAsync(profile, progress, PollInterval, Timeout, token), EndpointName);
+        var result = Run(token => Context.Endpoints.DeployAsync(profile, progress, PollInterval, Timeout, token), profile.EndpointName);
         WriteObject(OutputObjects.Endpoint(result.Endpoint));
     }
 }

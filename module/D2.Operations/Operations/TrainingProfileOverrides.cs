@@ -112,15 +112,5 @@ public sealed record TrainingProfileOverrides
         }
     }
 
-    /// <summary>URIs as given; with the local SageMaker a plain path becomes a file:// URI of its full path (a folder: trailing slash).</summary>
-    private static string? Location(string? value, bool local)
-    {
-        if (value is null || !local || value.Contains("://", StringComparison.Ordinal))
-        {
-            return value;
-        }
-
-        var full = Path.GetFullPath(value);
-        return new Uri(File.Exists(full) ? full : Path.TrimEndingDirectorySeparator(full) + "/").AbsoluteUri;
-    }
+    private static string? Location(string? value, bool local) => LocalLocation.Uri(value, local);
 }
