@@ -140,12 +140,13 @@ public class GroundTruthManifestTests
     {
         using (var job = ManifestJob(new Dictionary<string, string> { ["config-file"] = "Misc/cpu_faster_rcnn_R_18_FPN_GN_small.yaml", ["opts"] = TinyOpts }))
         {
+            // The first line's image: the "images" channel has a file of that name (a validation image), which must not be taken instead.
             var missing = Directory.EnumerateFiles(job.Path("input/data/training/images")).Order(StringComparer.Ordinal).First();
             File.Delete(missing);
             var (exit, stdout, stderr) = job.Run();
             Assert.That(exit, Is.EqualTo(2), stdout + stderr);
-            Assert.That(job.FailureText, Does.StartWith("ClientError: ").And.Contain("output.manifest: 1 image(s) not found under")
-                .And.Contain($"gt/train/images/{Path.GetFileName(missing)})"));
+            Assert.That(job.FailureText, Does.StartWith("ClientError: ").And.Contain($"output.manifest: 1 image(s) not found under {job.Path("input/data/training")} ")
+                .And.Contain($"line 1 (s3://my-bucket/gt/train/images/{Path.GetFileName(missing)})"));
         }
         using (var job = ManifestJob(new Dictionary<string, string>
         {

@@ -130,7 +130,8 @@ internal static partial class ChannelDataset
     /// <summary>
     /// A manifest's images are S3 objects: the channel itself when they were copied with it, else an <c>images</c> channel
     /// beside it (the aws-samples project's layout: a manifest channel and an images channel), else an images/ folder; the
-    /// first of these that holds the first line's image (by the key's trailing path, <see cref="ManifestImages"/>).
+    /// first of these that holds any of the first lines' images (by the key's trailing path, <see cref="ManifestImages"/>).
+    /// "Any", not "the first": when that one image is missing, a later folder with a file of the same name must not win.
     /// </summary>
     private static string ManifestImageRoot(string channelDirectory, string manifestDirectory, string manifest)
     {
@@ -139,10 +140,9 @@ internal static partial class ChannelDataset
             manifestDirectory, channelDirectory, Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(channelDirectory))!, ImagesChannel),
             Path.Combine(manifestDirectory, "images"), Path.Combine(channelDirectory, "images"),
         ];
-        return GroundTruthManifestDataset.FirstSourceRef(manifest) is { } first
-            && candidates.FirstOrDefault(root => Directory.Exists(root) && ManifestImages.Resolve(root, first) is not null) is { } found
-            ? found
-            : channelDirectory;
+        var sample = GroundTruthManifestDataset.FirstSourceRefs(manifest, 100);
+        return candidates.FirstOrDefault(root => Directory.Exists(root) && sample.Any(sourceRef => ManifestImages.Resolve(root, sourceRef) is not null))
+            ?? channelDirectory;
     }
 
     private static string ReadHead(string file)

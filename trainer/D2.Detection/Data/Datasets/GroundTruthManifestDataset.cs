@@ -26,11 +26,22 @@ public static class GroundTruthManifestDataset
     public static bool LooksLikeManifest(string path) => FirstLine(path) is { } line && ParseObject(line) is { } root
         && root.TryGetProperty(SourceRef, out _);
 
-    /// <summary>The first line's <c>source-ref</c>, to choose the folder the images are in; null when there is none.</summary>
-    public static string? FirstSourceRef(string path) =>
-        FirstLine(path) is { } line && ParseObject(line) is { } root && root.TryGetProperty(SourceRef, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
+    /// <summary>The <c>source-ref</c> of the first <paramref name="count"/> lines that have one, to choose the folder the images are in.</summary>
+    public static IReadOnlyList<string> FirstSourceRefs(string path, int count)
+    {
+        var found = new List<string>();
+        if (!File.Exists(path))
+            return found;
+        foreach (var line in File.ReadLines(path, Encoding.UTF8))
+        {
+            if (found.Count >= count)
+                break;
+            if (line.Contains($"\"{SourceRef}\"", StringComparison.Ordinal) && ParseObject(line) is { } root
+                && root.TryGetProperty(SourceRef, out var value) && value.ValueKind == JsonValueKind.String)
+                found.Add(value.GetString()!);
+        }
+        return found;
+    }
 
     /// <summary>Loads the manifest.</summary>
     /// <param name="manifest">the augmented manifest (JSON Lines)</param>
