@@ -39,6 +39,13 @@ public sealed class LocalSageMakerOptions
     /// <summary>Per-container-Image serving commands; images not listed use <see cref="ServingCommand"/>.</summary>
     public IDictionary<string, IReadOnlyList<string>> ServingCommandsByImage { get; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Where each EFS / FSx for Lustre file system (by FileSystemId) is mounted on this machine: a FileSystemDataSource
+    /// channel is the folder <c>{mount}/{DirectoryPath}</c>. A file system not listed is taken as mounted at <c>/</c>
+    /// (DirectoryPath is a local path), as on a host that mounts it where the job would see it.
+    /// </summary>
+    public IDictionary<string, string> FileSystemMounts { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Time between SIGTERM and SIGKILL for a stopped training job (SageMaker: 120 s).</summary>
     public TimeSpan TrainingStopGracePeriod { get; set; } = TimeSpan.FromSeconds(120);
 

@@ -246,6 +246,12 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         foreach (var channel in request["InputDataConfig"] as JsonArray ?? [])
         {
             var name = (string)channel!["ChannelName"]!;
+            if (channel["DataSource"]?["FileSystemDataSource"] is JsonObject fileSystem)
+            {
+                FileSystemChannels.Mount(FileSystemChannels.Resolve(context.Options, name, fileSystem, vpcGiven: true), Path.Combine(workspace.DataDir, name));
+                continue;
+            }
+
             var source = FileUris.ToLocalPath((string)channel["DataSource"]!["S3DataSource"]!["S3Uri"]!, "S3Uri");
             if (!File.Exists(source) && !Directory.Exists(source))
                 throw new JobFailure($"ClientError: Data download failed: the channel '{name}' source '{source}' does not exist.");

@@ -138,7 +138,7 @@ internal sealed class TrainingJobs
         _jobs.TryGetValue(name, out var job) ? job : throw LocalApiException.NotFound();
 
     /// <summary>Refuses what the local SageMaker cannot do with a message naming the member, before anything starts.</summary>
-    private static void CheckLocalSupport(JsonObject request)
+    private void CheckLocalSupport(JsonObject request)
     {
         FileUris.ToLocalPath((string)request["OutputDataConfig"]!["S3OutputPath"]!, "outputDataConfig.s3OutputPath");
         if (request["CheckpointConfig"] is JsonObject checkpoint)
@@ -154,8 +154,11 @@ internal sealed class TrainingJobs
             var source = channels[i]?["DataSource"];
             if (source?["S3DataSource"]?["S3Uri"] is JsonValue uri)
                 FileUris.ToLocalPath((string)uri!, $"inputDataConfig.{i + 1}.member.dataSource.s3DataSource.s3Uri");
+            else if (source?["FileSystemDataSource"] is JsonObject fileSystem)
+                FileSystemChannels.Resolve(_context.Options, (string)channels[i]!["ChannelName"]!, fileSystem, request["VpcConfig"] is JsonObject);
             else
-                throw LocalApiException.Validation($"Channel '{channels[i]?["ChannelName"]}': the local SageMaker supports S3DataSource channels with file:// URIs only.");
+                throw LocalApiException.Validation($"Channel '{channels[i]?["ChannelName"]}': the local SageMaker supports S3DataSource channels with file:// URIs "
+                    + "and FileSystemDataSource channels only.");
         }
         var resources = request["ResourceConfig"];
         if (resources?["InstanceGroups"] is JsonArray { Count: > 0 })

@@ -69,6 +69,37 @@ internal static partial class ProfileChecks
         }
     }
 
+    /// <summary>The service model's VpcConfig: 1–5 security groups and 1–16 subnets, ids of letters, digits and '-' (at most 32).</summary>
+    public static void Vpc(string source, Aws.SageMaker.VpcConfig? vpc)
+    {
+        if (vpc is null)
+        {
+            return;
+        }
+
+        Ids("vpcConfig.securityGroupIds", vpc.SecurityGroupIds, 5, "sg-0123456789abcdef0");
+        Ids("vpcConfig.subnets", vpc.Subnets, 16, "subnet-0123456789abcdef0");
+
+        void Ids(string field, IReadOnlyList<string>? ids, int max, string example)
+        {
+            if (ids is null || ids.Count < 1 || ids.Count > max)
+            {
+                throw Error(source, field, $"must list 1 to {max} ids such as {example} (got {ids?.Count ?? 0}).");
+            }
+
+            foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            {
+                if (id.Length is 0 or > 32 || !AwsId().IsMatch(id))
+                {
+                    throw Error(source, $"{field}[{i}]", $"must be an id such as {example} (letters, digits and '-', at most 32; got '{id}').");
+                }
+            }
+        }
+    }
+
+    [GeneratedRegex("^[-0-9a-zA-Z]+$")]
+    private static partial Regex AwsId();
+
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
     private static partial Regex EnvironmentKey();
 }

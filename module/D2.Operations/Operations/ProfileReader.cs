@@ -13,9 +13,30 @@ internal sealed class ProfileReader
     private readonly Dictionary<string, JsonNode?> _fields = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _read = new(StringComparer.OrdinalIgnoreCase);
 
-    private ProfileReader(string source) => Source = source;
+    private readonly string _prefix;
+
+    private ProfileReader(string source, string prefix = "")
+    {
+        Source = source;
+        _prefix = prefix;
+    }
 
     public string Source { get; }
+
+    /// <summary>A reader of an object inside the profile; its errors name the field by its full path (<c>channels.training.directoryPath</c>).</summary>
+    public static ProfileReader Nested(JsonObject obj, string source, string path)
+    {
+        var reader = new ProfileReader(source, path + ".");
+        foreach (var (name, value) in obj)
+        {
+            if (!reader._fields.TryAdd(name, value))
+            {
+                throw new InvalidProfileException(path + "." + name, $"{source}: field '{path}.{name}' is given twice (field names ignore case).");
+            }
+        }
+
+        return reader;
+    }
 
     public static ProfileReader Parse(string json, string source)
     {
@@ -82,6 +103,37 @@ internal sealed class ProfileReader
         };
     }
 
+    /// <summary>An object field's members as they are (null when the field is absent).</summary>
+    public JsonObject? Object(string field)
+    {
+        var node = Take(field);
+        return node switch
+        {
+            null => null,
+            JsonObject obj => obj,
+            _ => throw Error(field, $"must be an object, not {Describe(node)}."),
+        };
+    }
+
+    /// <summary>A list of strings (null when the field is absent).</summary>
+    public IReadOnlyList<string>? StringList(string field)
+    {
+        var node = Take(field);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is not JsonArray array)
+        {
+            throw Error(field, $"must be a list of strings, not {Describe(node)}.");
+        }
+
+        return [.. array.Select((item, i) => item is JsonValue v && v.GetValueKind() == JsonValueKind.String
+            ? (string)v!
+            : throw Error($"{field}[{i}]", $"must be a string, not {Describe(item)}."))];
+    }
+
     /// <summary>A string map; numbers and booleans are taken as their invariant text (SageMaker maps hold strings).</summary>
     public IReadOnlyDictionary<string, string> Map(string field)
     {
@@ -118,12 +170,12 @@ internal sealed class ProfileReader
         var unknown = _fields.Keys.Where(k => !_read.Contains(k)).ToList();
         if (unknown.Count > 0)
         {
-            throw new InvalidProfileException(unknown[0],
-                $"{Source}: unknown field '{unknown[0]}'; known fields: {string.Join(", ", known)}.");
+            throw new InvalidProfileException(_prefix + unknown[0],
+                $"{Source}: unknown field '{_prefix}{unknown[0]}'; known fields{(_prefix.Length > 0 ? $" of '{_prefix.TrimEnd('.')}'" : "")}: {string.Join(", ", known)}.");
         }
     }
 
-    public InvalidProfileException Error(string field, string message) => new(field, $"{Source}: '{field}' {message}");
+    public InvalidProfileException Error(string field, string message) => new(_prefix + field, $"{Source}: '{_prefix}{field}' {message}");
 
     private JsonNode? Take(string field)
     {

@@ -28,7 +28,7 @@ public static class TrainingJobRequests
                 MetricDefinitions = TrainerMetrics.Definitions,
             },
             HyperParameters = profile.HyperParameters.Count > 0 ? profile.HyperParameters : null,
-            InputDataConfig = profile.Channels.Count > 0
+            InputDataConfig = profile.Channels.Count + profile.FileSystemChannels.Count > 0
                 ? [.. profile.Channels.Select(c => new Channel
                 {
                     ChannelName = c.Key,
@@ -41,7 +41,7 @@ public static class TrainingJobRequests
                             S3DataDistributionType = S3DataDistribution.FullyReplicated,
                         },
                     },
-                })]
+                }), .. profile.FileSystemChannels.Select(c => new Channel { ChannelName = c.Key, DataSource = c.Value.ToDataSource() })]
                 : null,
             OutputDataConfig = new OutputDataConfig { S3OutputPath = profile.OutputPath },
             ResourceConfig = new ResourceConfig
@@ -55,6 +55,7 @@ public static class TrainingJobRequests
                 MaxRuntimeInSeconds = profile.MaxRuntimeInSeconds,
                 MaxWaitTimeInSeconds = profile.EffectiveMaxWaitTimeInSeconds,
             },
+            VpcConfig = profile.VpcConfig,
             EnableManagedSpotTraining = profile.Spot ? true : null,
             CheckpointConfig = profile.CheckpointUri is null ? null : new CheckpointConfig { S3Uri = profile.CheckpointUri },
             Environment = profile.Environment.Count > 0 ? profile.Environment : null,

@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using D2.Operations.Aws.SageMaker;
 
 namespace D2.Operations.Operations;
 
@@ -46,6 +49,12 @@ public sealed partial record TrainingProfile
     /// <summary>Channel name (training, validation, ...) → s3:// prefix (file:// for the local SageMaker).</summary>
     public IReadOnlyDictionary<string, string> Channels { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Channels mounted from EFS or FSx for Lustre (in the file: a channel whose value is an object); need <see cref="VpcConfig"/>.</summary>
+    public IReadOnlyDictionary<string, FileSystemChannel> FileSystemChannels { get; init; } = new Dictionary<string, FileSystemChannel>();
+
+    /// <summary>The job's subnets and security groups (<c>{"securityGroupIds": [...], "subnets": [...]}</c>); required by file-system channels.</summary>
+    public VpcConfig? VpcConfig { get; init; }
+
     /// <summary>S3 prefix for model.tar.gz ({outputPath}/{job}/output/model.tar.gz).</summary>
     public required string OutputPath { get; init; }
 
@@ -66,7 +75,7 @@ public sealed partial record TrainingProfile
     [
         "jobNamePrefix", "roleArn", "image", "registry", "repository", "version", "instanceType", "instanceCount",
         "volumeSizeInGB", "maxRuntimeInSeconds", "spot", "maxWaitTimeInSeconds", "hyperParameters", "channels",
-        "outputPath", "checkpointUri", "environment", "tags", "gitRevision",
+        "outputPath", "checkpointUri", "environment", "tags", "gitRevision", "vpcConfig",
     ];
 
     /// <summary>
@@ -86,6 +95,26 @@ public sealed partial record TrainingProfile
     {
         var reader = ProfileReader.Parse(json, source);
         string? Location(string? value) => RelativeFileUri.Resolve(value, relativeTo);
+        var channels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var fileSystems = new Dictionary<string, FileSystemChannel>(StringComparer.Ordinal);
+        foreach (var (name, value) in reader.Object("channels") ?? [])
+        {
+            switch (value)
+            {
+                case JsonValue text when text.GetValueKind() == JsonValueKind.String:
+                    channels[name] = Location((string)text!)!;
+                    break;
+                case JsonObject fileSystem:
+                    fileSystems[name] = FileSystemChannel.Parse(ProfileReader.Nested(fileSystem, source, $"channels.{name}"));
+                    break;
+                default:
+                    throw reader.Error($"channels.{name}", "must be an s3:// URI (file:// locally) or a file system {\"fileSystemId\", \"fileSystemType\", \"directoryPath\", \"fileSystemAccessMode\"}.");
+            }
+        }
+
+        var vpc = reader.Object("vpcConfig") is { } vpcObject ? ProfileReader.Nested(vpcObject, source, "vpcConfig") : null;
+        var vpcConfig = vpc is null ? null : new VpcConfig(vpc.StringList("securityGroupIds") ?? [], vpc.StringList("subnets") ?? []);
+        vpc?.RejectUnknown(["securityGroupIds", "subnets"]);
         var profile = new TrainingProfile
         {
             Source = source,
@@ -102,7 +131,9 @@ public sealed partial record TrainingProfile
             Spot = reader.Bool("spot") ?? false,
             MaxWaitTimeInSeconds = reader.Int("maxWaitTimeInSeconds"),
             HyperParameters = reader.Map("hyperParameters"),
-            Channels = reader.Map("channels").ToDictionary(c => c.Key, c => Location(c.Value)!),
+            Channels = channels,
+            FileSystemChannels = fileSystems,
+            VpcConfig = vpcConfig,
             OutputPath = Location(reader.RequiredString("outputPath"))!,
             CheckpointUri = Location(reader.String("checkpointUri")),
             Environment = reader.Map("environment"),
@@ -142,6 +173,29 @@ public sealed partial record TrainingProfile
             }
 
             ProfileChecks.StorageUri(Source, $"channels.{name}", uri);
+        }
+
+        foreach (var (name, fileSystem) in FileSystemChannels)
+        {
+            if (!ChannelName().IsMatch(name))
+            {
+                throw ProfileChecks.Error(Source, $"channels.{name}", "is not a valid channel name ([A-Za-z0-9.-_]{1,64}).");
+            }
+
+            if (Channels.ContainsKey(name))
+            {
+                throw ProfileChecks.Error(Source, $"channels.{name}", "is given both as a location and as a file system.");
+            }
+
+            fileSystem.Validate(Source, $"channels.{name}");
+        }
+
+        ProfileChecks.Vpc(Source, VpcConfig);
+        if (FileSystemChannels.Count > 0 && VpcConfig is null)
+        {
+            throw ProfileChecks.Error(Source, "vpcConfig",
+                $"is required with a file-system channel ({string.Join(", ", FileSystemChannels.Keys)}): SageMaker mounts EFS and FSx for Lustre through the job's VPC "
+                + "(give the subnets and security groups that reach the file system).");
         }
 
         if (Spot)

@@ -69,6 +69,9 @@ public sealed record TrainingProfileOverrides
             CheckpointUri = Location(CheckpointUri, local) ?? profile?.CheckpointUri,
             HyperParameters = hyperParameters,
             Channels = channels,
+            // A channel given here replaces a file-system channel of the same name.
+            FileSystemChannels = (profile?.FileSystemChannels ?? new Dictionary<string, FileSystemChannel>())
+                .Where(c => !channels.ContainsKey(c.Key)).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
         };
         if (result.OutputPath.Length == 0 && local)
         {

@@ -56,4 +56,47 @@ public class Coco2017RecipeTests
             await local.Context.Training.WaitForTrainingAsync(started.JobName, null, OperationsHarness.Poll);
         }
     }
+
+    [Test]
+    public async Task The_FSx_recipe_mounts_its_file_system_channel_through_the_VPC()
+    {
+        var recipe = Recipe("p4d-24xlarge-fsx.json");
+        var training = recipe.FileSystemChannels["training"];
+        Assert.That((training.FileSystemType, training.FileSystemAccessMode, recipe.Channels.Count), Is.EqualTo((FileSystemType.FSxLustre, FileSystemAccessMode.ReadOnly, 0)));
+        Assert.That(recipe.VpcConfig!.Subnets, Is.Not.Empty);
+
+        // The recipe's file system, "mounted" here: its DirectoryPath under a local folder, as `--file-system-mount` does.
+        var mount = Directory.CreateTempSubdirectory("d2-fsx-recipe-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(mount, training.DirectoryPath.TrimStart('/'), "coco"));
+            await using var local = await OperationsHarness.StartAsync(options => options.FileSystemMounts[training.FileSystemId] = mount);
+            var storage = local.Profile("long");
+            var profile = recipe with
+            {
+                RoleArn = OperationsHarness.RoleArn,
+                OutputPath = storage.OutputPath,
+                CheckpointUri = new Uri(Path.Combine(local.Root, "checkpoints")).AbsoluteUri,
+                HyperParameters = new Dictionary<string, string>(recipe.HyperParameters) { ["mode"] = "long" },
+            };
+
+            var started = await local.Context.Training.StartTrainingAsync(profile);
+            try
+            {
+                Assert.That(started.Request.VpcConfig, Is.EqualTo(recipe.VpcConfig));
+                Assert.That(started.Request.InputDataConfig!.Single().DataSource.FileSystemDataSource!.DirectoryPath, Is.EqualTo(training.DirectoryPath));
+                var description = await local.Context.SageMaker.DescribeTrainingJobAsync(started.JobName);
+                Assert.That(description.TrainingJobStatus, Is.EqualTo(TrainingJobStatus.InProgress));
+            }
+            finally
+            {
+                await local.Context.Training.StopTrainingAsync(started.JobName);
+                await local.Context.Training.WaitForTrainingAsync(started.JobName, null, OperationsHarness.Poll);
+            }
+        }
+        finally
+        {
+            Directory.Delete(mount, recursive: true);
+        }
+    }
 }

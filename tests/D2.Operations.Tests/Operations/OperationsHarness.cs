@@ -28,11 +28,12 @@ internal sealed class OperationsHarness : IAsyncDisposable
     /// <summary>Polls fast: the tests' jobs and endpoints settle in well under a second.</summary>
     public static TimeSpan Poll => TimeSpan.FromMilliseconds(50);
 
-    public static async Task<OperationsHarness> StartAsync()
+    /// <param name="configure">changes to the local SageMaker's options (file-system mounts, say)</param>
+    public static async Task<OperationsHarness> StartAsync(Action<LocalSageMakerOptions>? configure = null)
     {
         var root = Path.Combine(Path.GetTempPath(), $"d2-ops-{Guid.NewGuid():N}"[..20]);
         Directory.CreateDirectory(root);
-        var server = await LocalSageMakerServer.StartAsync(new LocalSageMakerOptions
+        var options = new LocalSageMakerOptions
         {
             Root = root,
             TrainingCommand = MetricTrainer.Command,
@@ -40,7 +41,9 @@ internal sealed class OperationsHarness : IAsyncDisposable
             TrainingStopGracePeriod = TimeSpan.FromSeconds(2),
             ServingStopGracePeriod = TimeSpan.FromSeconds(5),
             ServingStartupTimeout = TimeSpan.FromSeconds(30),
-        });
+        };
+        configure?.Invoke(options);
+        var server = await LocalSageMakerServer.StartAsync(options);
         return new OperationsHarness(server, root);
     }
 

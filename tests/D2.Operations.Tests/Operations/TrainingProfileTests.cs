@@ -80,7 +80,7 @@ public class TrainingProfileTests
 
     [TestCase("\"instanceCount\": \"two\"", "instanceCount", "'instanceCount' must be a whole number, not the string \"two\".")]
     [TestCase("\"instanceTyp\": \"ml.g5.xlarge\"", "instanceTyp", "unknown field 'instanceTyp'; known fields: jobNamePrefix, roleArn,")]
-    [TestCase("\"channels\": { \"training\": [\"s3://a/b\"] }", "channels.training", "'channels.training' must be a string, not an array.")]
+    [TestCase("\"channels\": { \"training\": [\"s3://a/b\"] }", "channels.training", "'channels.training' must be an s3:// URI (file:// locally) or a file system")]
     [TestCase("\"channels\": { \"train ing\": \"s3://a/b\" }", "channels.train ing", "is not a valid channel name")]
     [TestCase("\"channels\": { \"training\": \"/data/balloon\" }", "channels.training", "must be an s3://bucket/prefix URI, or file:///absolute/path")]
     [TestCase("\"image\": \"my/image:1\"", "image", "'image' excludes 'repository' and 'version'")]

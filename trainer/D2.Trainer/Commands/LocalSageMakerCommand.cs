@@ -29,9 +29,14 @@ internal static class LocalSageMakerCommand
             Description = "Program and leading arguments that play the serving container (default: D2.Serving on PATH).",
             AllowMultipleArgumentsPerToken = true,
         };
+        var fileSystemMounts = new Option<string[]>("--file-system-mount")
+        {
+            Description = "ID=DIR: where an EFS / FSx for Lustre file system is mounted here; FileSystemDataSource channels of that id link DIR/DirectoryPath (repeatable; default: DirectoryPath as a local path).",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("local-sagemaker", "Run a local SageMaker (training jobs, models, endpoints, InvokeEndpoint) that AWS tools reach with --endpoint-url.")
         {
-            port, root, host, region, trainingCommand, servingCommand,
+            port, root, host, region, trainingCommand, servingCommand, fileSystemMounts,
         };
         // A synchronous action: System.CommandLine gives async actions only a short grace after Ctrl+C, and a graceful
         // stop (SIGTERM to running jobs, packing their artifacts) can take longer.
@@ -50,6 +55,14 @@ internal static class LocalSageMakerCommand
                 options.ServingCommand = serving;
             try
             {
+                foreach (var mount in parse.GetValue(fileSystemMounts) ?? [])
+                {
+                    var parts = mount.Split('=', 2);
+                    if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+                        throw new ArgumentException($"--file-system-mount '{mount}': expected ID=DIR, e.g. fs-0123456789abcdef0=/mnt/fsx.");
+                    options.FileSystemMounts[parts[0]] = Path.GetFullPath(parts[1]);
+                }
+
                 return RunAsync(options).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)

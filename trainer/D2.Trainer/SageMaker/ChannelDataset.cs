@@ -1,17 +1,24 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using D2.Detection.Data.Datasets;
 
 namespace D2.Trainer.SageMaker;
 
 /// <summary>
-/// Finds the dataset in an input channel: the COCO or VIA json (named by a hyperparameter, the only one found, or the COCO
-/// one of a COCO + VIA pair describing the same images) and the folder its image file names are relative to.
+/// Finds the dataset in an input channel: the COCO or VIA json or Ground Truth augmented manifest (named by a
+/// hyperparameter, the only one found, or the COCO one of a COCO + VIA pair describing the same images) and the folder
+/// its image file names are relative to.
 /// </summary>
 internal static partial class ChannelDataset
 {
     // Enough of a file's start to tell COCO ("images") from VIA ("filename" + "regions") and to see a first file name.
     private const int SniffBytes = 1 << 20;
+
+    private static readonly string[] AnnotationExtensions = ["*.json", "*.manifest", "*.jsonl"];
+
+    /// <summary>The channel a manifest's images may come in, as in the aws-samples Detectron2 project.</summary>
+    public const string ImagesChannel = "images";
 
     /// <param name="channel">the channel's name, for messages</param>
     /// <param name="directory">the channel's folder</param>
@@ -30,8 +37,10 @@ internal static partial class ChannelDataset
         }
         else
         {
-            var jsonFiles = Directory.EnumerateFiles(directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
-            var candidates = jsonFiles.Where(file => Sniff(ReadHead(file)) is not null).ToList();
+            // Ground Truth writes output.manifest; JSON Lines files are often .jsonl.
+            var jsonFiles = AnnotationExtensions.SelectMany(pattern => Directory.EnumerateFiles(directory, pattern, SearchOption.AllDirectories))
+                .Order(StringComparer.Ordinal).ToList();
+            var candidates = jsonFiles.Where(file => Kind(file) is not null).ToList();
             json = candidates.Count switch
             {
                 1 => candidates[0],
@@ -39,8 +48,8 @@ internal static partial class ChannelDataset
                 0 when jsonFiles.Count == 1 => jsonFiles[0],
                 2 when SameImagesTwice(directory, candidates) is { } coco => Chosen(coco, candidates),
                 0 => throw new JobInputException(jsonFiles.Count == 0
-                    ? $"channel '{channel}' ({directory}) holds no json annotation file (COCO or VIA)."
-                    : $"channel '{channel}' holds no COCO or VIA json among its {jsonFiles.Count} json files: name one with the hyperparameter {hyperparameter}."),
+                    ? $"channel '{channel}' ({directory}) holds no annotation file (COCO or VIA json, or a Ground Truth .manifest)."
+                    : $"channel '{channel}' holds no COCO or VIA json or Ground Truth manifest among its {jsonFiles.Count} json/manifest files: name one with the hyperparameter {hyperparameter}."),
                 _ => throw new JobInputException($"channel '{channel}' holds {candidates.Count} annotation files "
                     + $"({string.Join(", ", candidates.Take(5).Select(c => Path.GetRelativePath(directory, c)))}{(candidates.Count > 5 ? ", ..." : "")}): "
                     + $"name one with the hyperparameter {hyperparameter}."),
@@ -63,8 +72,8 @@ internal static partial class ChannelDataset
     /// </summary>
     private static string? SameImagesTwice(string directory, List<string> candidates)
     {
-        var coco = candidates.FirstOrDefault(c => Sniff(ReadHead(c)) == "coco");
-        var via = candidates.FirstOrDefault(c => Sniff(ReadHead(c)) == "via");
+        var coco = candidates.FirstOrDefault(c => Kind(c) == "coco");
+        var via = candidates.FirstOrDefault(c => Kind(c) == "via");
         if (coco is null || via is null)
             return null;
         try
@@ -87,7 +96,9 @@ internal static partial class ChannelDataset
         }
     }
 
-    /// <summary>"coco", "via" or null (not an annotation file), from the start of the file.</summary>
+    /// <summary>"manifest", "coco", "via" or null (not an annotation file), from the start of the file.</summary>
+    private static string? Kind(string file) => GroundTruthManifestDataset.LooksLikeManifest(file) ? "manifest" : Sniff(ReadHead(file));
+
     private static string? Sniff(string head)
     {
         if (head.Contains("\"images\"", StringComparison.Ordinal))
@@ -102,6 +113,8 @@ internal static partial class ChannelDataset
     private static string ImageRoot(string channelDirectory, string json)
     {
         var jsonDirectory = Path.GetDirectoryName(json)!;
+        if (Kind(json) == "manifest")
+            return ManifestImageRoot(channelDirectory, jsonDirectory, json);
         var head = ReadHead(json);
         if (Sniff(head) != "coco" || FileNamePattern().Match(head) is not { Success: true } match)
             return jsonDirectory;
@@ -112,6 +125,24 @@ internal static partial class ChannelDataset
             Path.Combine(Path.GetDirectoryName(jsonDirectory) ?? jsonDirectory, "images"),
         ];
         return candidates.FirstOrDefault(root => File.Exists(Path.Combine(root, fileName))) ?? jsonDirectory;
+    }
+
+    /// <summary>
+    /// A manifest's images are S3 objects: the channel itself when they were copied with it, else an <c>images</c> channel
+    /// beside it (the aws-samples project's layout: a manifest channel and an images channel), else an images/ folder; the
+    /// first of these that holds any of the first lines' images (by the key's trailing path, <see cref="ManifestImages"/>).
+    /// "Any", not "the first": when that one image is missing, a later folder with a file of the same name must not win.
+    /// </summary>
+    private static string ManifestImageRoot(string channelDirectory, string manifestDirectory, string manifest)
+    {
+        string[] candidates =
+        [
+            manifestDirectory, channelDirectory, Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(channelDirectory))!, ImagesChannel),
+            Path.Combine(manifestDirectory, "images"), Path.Combine(channelDirectory, "images"),
+        ];
+        var sample = GroundTruthManifestDataset.FirstSourceRefs(manifest, 100);
+        return candidates.FirstOrDefault(root => Directory.Exists(root) && sample.Any(sourceRef => ManifestImages.Resolve(root, sourceRef) is not null))
+            ?? channelDirectory;
     }
 
     private static string ReadHead(string file)

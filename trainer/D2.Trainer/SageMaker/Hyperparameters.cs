@@ -25,6 +25,7 @@ internal sealed class Hyperparameters
     public const string TrainingAnnotations = TrainerHyperParameters.TrainingAnnotations;
     public const string ValidationAnnotations = TrainerHyperParameters.ValidationAnnotations;
     public const string ClassName = TrainerHyperParameters.ClassName;
+    public const string LabelAttributeName = TrainerHyperParameters.LabelAttributeName;
 
     /// <summary>Every key a job may set, with what it does (printed when a key is unknown).</summary>
     public static IReadOnlyDictionary<string, string> Known { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -37,9 +38,10 @@ internal sealed class Hyperparameters
         [Seed] = "SEED: the random seed (default: the config's, -1 = random)",
         [TrainDatasets] = "comma-separated DATASETS.TRAIN names (default: the config's when they exist under the training channel, else the training channel itself)",
         [TestDatasets] = "comma-separated DATASETS.TEST names (default: the config's when they exist under the validation channel, else the validation channel when there is one, else none)",
-        [TrainingAnnotations] = "the COCO or VIA json of the training channel, relative to it (default: the only one found)",
-        [ValidationAnnotations] = "the COCO or VIA json of the validation channel, relative to it (default: the only one found)",
+        [TrainingAnnotations] = "the COCO or VIA json or Ground Truth manifest of the training channel, relative to it (default: the only one found)",
+        [ValidationAnnotations] = "the COCO or VIA json or Ground Truth manifest of the validation channel, relative to it (default: the only one found)",
         [ClassName] = "the class name of VIA datasets, which carry none (default balloon)",
+        [LabelAttributeName] = "the label attribute of Ground Truth manifests (default: the only attribute holding bounding-box annotations)",
     };
 
     private readonly Dictionary<string, string> _values;

@@ -112,13 +112,14 @@ internal static class SageMakerTrainingJob
             : ChooseDatasets(hyperparameters.GetList(Hyperparameters.TrainDatasets), cfg.Get<string[]>("DATASETS.TRAIN"), TrainingChannel, trainCatalog, channels, required: true, log);
         var test = ChooseDatasets(hyperparameters.GetList(Hyperparameters.TestDatasets), cfg.Get<string[]>("DATASETS.TEST"), ValidationChannel, testCatalog, channels, required: evalOnly, log);
         var className = hyperparameters.Get(Hyperparameters.ClassName) ?? "balloon";
+        var labelAttribute = hyperparameters.Get(Hyperparameters.LabelAttributeName);
         foreach (var (catalog, names) in new[] { (trainCatalog, train), (testCatalog, test) })
             foreach (var name in names.Where(n => channels.ContainsKey(n) && !catalog.Contains(n)))
             {
                 var key = name == ValidationChannel ? Hyperparameters.ValidationAnnotations : Hyperparameters.TrainingAnnotations;
                 var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key, log);
                 log.WriteLine($"Dataset '{name}': {json} (images under {images})");
-                catalog.Register(name, json, images, className);
+                catalog.Register(name, json, images, className, labelAttribute);
             }
         if (!evalOnly)
             cfg.Set("DATASETS.TRAIN", train);

@@ -18,6 +18,25 @@ namespace D2.Trainer.Training;
 /// </summary>
 internal static class TrainingRun
 {
+    /// <summary>
+    /// A mask head needs masks: Detectron2 would start and then fail inside the mask loss ("Cannot find field 'gt_masks'");
+    /// a dataset with boxes only (a Ground Truth bounding-box manifest, say) is refused before the model is built.
+    /// </summary>
+    static void RefuseMasksWithoutSegmentation(D2.Detection.Config.CfgNode cfg, string[] names,
+        List<(List<DatasetRecord> Records, DatasetMetadata Metadata)> datasets)
+    {
+        if (!cfg.Get<bool>("MODEL.MASK_ON"))
+            return;
+        for (var i = 0; i < names.Length; i++)
+        {
+            var annotations = datasets[i].Records.SelectMany(r => r.Annotations).Where(a => !a.IsCrowd).ToList();
+            if (annotations.Count > 0 && annotations.All(a => a.Polygons is null && a.Mask is null))
+                throw new ArgumentException($"MODEL.MASK_ON is True but the training dataset '{names[i]}' has boxes only (no segmentation"
+                    + $"{(datasets[i].Metadata.JsonFile is { } file ? $" in {file}" : "")}): a mask head cannot learn from it. Train a box-only config "
+                    + "(COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml, Misc/cpu_faster_rcnn_R_18_FPN_GN_small.yaml) or set MODEL.MASK_ON False.");
+        }
+    }
+
     public static TrainingOutcome Run(TrainingRequest request)
     {
         var cfg = request.Config;
@@ -56,6 +75,7 @@ internal static class TrainingRun
             if (classNames.Count > numClasses)
                 throw new ArgumentException($"{trainNames[0]} has {classNames.Count} classes but MODEL.ROI_HEADS.NUM_CLASSES is {numClasses}: "
                     + $"set MODEL.ROI_HEADS.NUM_CLASSES {classNames.Count}.");
+            RefuseMasksWithoutSegmentation(cfg, trainNames, train);
             trainRecords = [.. train.SelectMany(t => t.Records)];
         }
         stop.ThrowIfCancellationRequested();

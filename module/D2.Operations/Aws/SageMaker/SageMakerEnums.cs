@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace D2.Operations.Aws.SageMaker;
 
 // SageMaker string enums (wire value = member name). Zero members are "Unknown": values AWS adds later read as that.
@@ -23,6 +25,16 @@ public enum S3DataType { Unknown, ManifestFile, S3Prefix, AugmentedManifestFile,
 public enum S3DataDistribution { Unknown, FullyReplicated, ShardedByS3Key }
 
 public enum CompressionType { Unknown, None, Gzip }
+
+public enum FileSystemType { Unknown, EFS, FSxLustre }
+
+/// <summary>The wire values are <c>ro</c> and <c>rw</c>.</summary>
+public enum FileSystemAccessMode
+{
+    Unknown,
+    [JsonStringEnumMemberName("ro")] ReadOnly,
+    [JsonStringEnumMemberName("rw")] ReadWrite,
+}
 
 public enum SortOrder { Unknown, Ascending, Descending }
 

@@ -34,9 +34,29 @@ public sealed record Channel
     public TrainingInputMode? InputMode { get; init; }
 }
 
+/// <summary>Exactly one of the sources: an S3 location copied (File) or streamed, or a file system mounted (EFS, FSx for Lustre).</summary>
 public sealed record DataSource
 {
     public S3DataSource? S3DataSource { get; init; }
+
+    public FileSystemDataSource? FileSystemDataSource { get; init; }
+}
+
+/// <summary>
+/// An EFS or FSx for Lustre directory mounted as the channel (no copy before training); the job needs a
+/// <see cref="VpcConfig"/> that reaches the file system. All four members are required by the service model.
+/// </summary>
+public sealed record FileSystemDataSource
+{
+    /// <summary>fs-0123456789abcdef0 (the model's pattern <c>fs-[0-9a-f]{8,}</c>, 11–21 characters).</summary>
+    public required string FileSystemId { get; init; }
+
+    public required FileSystemAccessMode FileSystemAccessMode { get; init; }
+
+    public required FileSystemType FileSystemType { get; init; }
+
+    /// <summary>The full path in the file system; for FSx for Lustre it starts with the mount name (<c>/abcdefgh/coco</c>).</summary>
+    public required string DirectoryPath { get; init; }
 }
 
 public sealed record S3DataSource

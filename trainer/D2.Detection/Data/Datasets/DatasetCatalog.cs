@@ -19,7 +19,7 @@ public sealed class DatasetCatalog
 
     enum Format { Coco, Via, Detect }
 
-    sealed record Entry(string Name, string JsonFile, string ImageRoot, Format Format, string ClassName);
+    sealed record Entry(string Name, string JsonFile, string ImageRoot, Format Format, string ClassName, string? LabelAttribute = null);
 
     readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     readonly TextWriter? _log;
@@ -66,18 +66,20 @@ public sealed class DatasetCatalog
 
     /// <summary>
     /// Registers a dataset under a new name (Detectron2's <c>register_coco_instances</c>, or the tutorial's
-    /// <c>DatasetCatalog.register</c> for VIA). The json's format, COCO or VIA, is detected when the dataset is loaded.
+    /// <c>DatasetCatalog.register</c> for VIA). The file's format, COCO json, VIA json or a Ground Truth augmented
+    /// manifest (<see cref="GroundTruthManifestDataset"/>), is detected when the dataset is loaded.
     /// </summary>
-    /// <param name="jsonFile">COCO or VIA json; a relative path is relative to the current directory, as in Detectron2</param>
-    /// <param name="imageRoot">folder the json's file names are relative to</param>
+    /// <param name="jsonFile">COCO or VIA json or augmented manifest; a relative path is relative to the current directory, as in Detectron2</param>
+    /// <param name="imageRoot">folder the json's file names are relative to (for a manifest, the folder its images were copied to)</param>
     /// <param name="className">the single class of a VIA dataset (VIA files carry no class names); unused for COCO</param>
+    /// <param name="labelAttribute">a manifest's label attribute; null: the only bounding-box attribute in it</param>
     /// <exception cref="DatasetException">the name is already registered.</exception>
-    public void Register(string name, string jsonFile, string imageRoot, string className = "balloon")
+    public void Register(string name, string jsonFile, string imageRoot, string className = "balloon", string? labelAttribute = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(jsonFile);
         ArgumentException.ThrowIfNullOrWhiteSpace(imageRoot);
-        Add(new Entry(name, Path.GetFullPath(jsonFile), Path.GetFullPath(imageRoot), Format.Detect, className));
+        Add(new Entry(name, Path.GetFullPath(jsonFile), Path.GetFullPath(imageRoot), Format.Detect, className, labelAttribute));
     }
 
     /// <summary>Loads the named dataset.</summary>
@@ -90,6 +92,9 @@ public sealed class DatasetCatalog
         if (!File.Exists(entry.JsonFile))
             throw new DatasetException(entry.JsonFile, $"file not found: dataset '{name}' reads its annotations from there (datasets root {DatasetsRoot}; "
                 + $"pass another root or set {DatasetsRootVariable})");
+        // JSON Lines, not one JSON document: told apart before parsing.
+        if (entry.Format == Format.Detect && GroundTruthManifestDataset.LooksLikeManifest(entry.JsonFile))
+            return GroundTruthManifestDataset.Load(entry.JsonFile, entry.ImageRoot, entry.LabelAttribute, name, _log);
         using var document = DatasetJsonFile.Parse(entry.JsonFile);
         var root = document.RootElement;
         var format = entry.Format == Format.Detect ? Detect(root, entry.JsonFile) : entry.Format;
@@ -105,7 +110,7 @@ public sealed class DatasetCatalog
         if (ViaJsonDataset.LooksLikeVia(root))
             return Format.Via;
         throw new DatasetException(jsonFile, "is neither COCO json (an object with \"images\", \"annotations\", \"categories\") "
-            + "nor VIA json (an object of entries with \"filename\" and \"regions\")");
+            + "nor VIA json (an object of entries with \"filename\" and \"regions\") nor a Ground Truth manifest (JSON Lines with \"source-ref\")");
     }
 
     void Add(Entry entry)

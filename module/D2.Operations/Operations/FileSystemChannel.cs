@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+using D2.Operations.Aws.SageMaker;
+
+namespace D2.Operations.Operations;
+
+/// <summary>
+/// A training channel mounted from a file system instead of copied from S3: SageMaker's <c>FileSystemDataSource</c>
+/// (EFS or FSx for Lustre). In a profile it is the channel's value as an object:
+/// <c>"training": {"fileSystemId": "fs-0123456789abcdef0", "fileSystemType": "FSxLustre", "directoryPath":
+/// "/abcdefgh/datasets", "fileSystemAccessMode": "ro"}</c> (access mode defaults to <c>ro</c>: training reads its data).
+/// The job then needs the profile's <c>vpcConfig</c>, through which the instances reach the file system.
+/// </summary>
+public sealed partial record FileSystemChannel
+{
+    public required string FileSystemId { get; init; }
+
+    public required FileSystemType FileSystemType { get; init; }
+
+    /// <summary>The directory in the file system; for FSx for Lustre it starts with the file system's mount name.</summary>
+    public required string DirectoryPath { get; init; }
+
+    public FileSystemAccessMode FileSystemAccessMode { get; init; } = FileSystemAccessMode.ReadOnly;
+
+    private static readonly string[] Fields = ["fileSystemId", "fileSystemType", "directoryPath", "fileSystemAccessMode"];
+
+    /// <summary>The wire value SageMaker uses for each enum member (the service model's enum).</summary>
+    private static readonly Dictionary<string, FileSystemType> Types = new(StringComparer.Ordinal)
+    {
+        ["EFS"] = FileSystemType.EFS,
+        ["FSxLustre"] = FileSystemType.FSxLustre,
+    };
+
+    private static readonly Dictionary<string, FileSystemAccessMode> AccessModes = new(StringComparer.Ordinal)
+    {
+        ["ro"] = FileSystemAccessMode.ReadOnly,
+        ["rw"] = FileSystemAccessMode.ReadWrite,
+    };
+
+    internal static FileSystemChannel Parse(ProfileReader reader)
+    {
+        var type = reader.RequiredString("fileSystemType");
+        var mode = reader.String("fileSystemAccessMode") ?? "ro";
+        var channel = new FileSystemChannel
+        {
+            FileSystemId = reader.RequiredString("fileSystemId"),
+            FileSystemType = Types.TryGetValue(type, out var t) ? t
+                : throw reader.Error("fileSystemType", $"must be one of {string.Join(", ", Types.Keys)} (got '{type}')."),
+            DirectoryPath = reader.RequiredString("directoryPath"),
+            FileSystemAccessMode = AccessModes.TryGetValue(mode, out var m) ? m
+                : throw reader.Error("fileSystemAccessMode", $"must be one of {string.Join(", ", AccessModes.Keys)} (got '{mode}')."),
+        };
+        reader.RejectUnknown(Fields);
+        return channel;
+    }
+
+    /// <summary>What CreateTrainingJob's model requires of a FileSystemDataSource, checked with the profile's field names.</summary>
+    /// <param name="field">the channel's field, <c>channels.{name}</c></param>
+    internal void Validate(string source, string field)
+    {
+        ProfileChecks.Required(source, $"{field}.fileSystemId", FileSystemId);
+        if (FileSystemId.Length is < 11 or > 21 || !FileSystemIdPattern().IsMatch(FileSystemId))
+        {
+            throw ProfileChecks.Error(source, $"{field}.fileSystemId", $"must be a file system id such as fs-0123456789abcdef0 ('fs-' and 8 to 18 lowercase hex digits; got '{FileSystemId}').");
+        }
+
+        if (!Types.ContainsValue(FileSystemType))
+        {
+            throw ProfileChecks.Error(source, $"{field}.fileSystemType", $"must be one of {string.Join(", ", Types.Keys)}.");
+        }
+
+        if (!AccessModes.ContainsValue(FileSystemAccessMode))
+        {
+            throw ProfileChecks.Error(source, $"{field}.fileSystemAccessMode", $"must be one of {string.Join(", ", AccessModes.Keys)}.");
+        }
+
+        ProfileChecks.Required(source, $"{field}.directoryPath", DirectoryPath);
+        if (!DirectoryPath.StartsWith('/') || DirectoryPath.Length > 4096)
+        {
+            throw ProfileChecks.Error(source, $"{field}.directoryPath", $"must be an absolute path in the file system of at most 4096 characters (got '{DirectoryPath}').");
+        }
+
+        // An FSx for Lustre path is /<mount name>/...; the bare root has no mount name.
+        if (FileSystemType == FileSystemType.FSxLustre && DirectoryPath.Trim('/').Length == 0)
+        {
+            throw ProfileChecks.Error(source, $"{field}.directoryPath", "must start with the FSx for Lustre file system's mount name (/<mount name>/path).");
+        }
+    }
+
+    /// <summary>The channel's DataSource as CreateTrainingJob sends it.</summary>
+    public DataSource ToDataSource() => new()
+    {
+        FileSystemDataSource = new FileSystemDataSource
+        {
+            FileSystemId = FileSystemId,
+            FileSystemAccessMode = FileSystemAccessMode,
+            FileSystemType = FileSystemType,
+            DirectoryPath = DirectoryPath,
+        },
+    };
+
+    [GeneratedRegex("^fs-[0-9a-f]{8,}$")]
+    private static partial Regex FileSystemIdPattern();
+}
