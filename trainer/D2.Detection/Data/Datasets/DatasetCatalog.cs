@@ -90,6 +90,10 @@ public sealed class DatasetCatalog
         if (!File.Exists(entry.JsonFile))
             throw new DatasetException(entry.JsonFile, $"file not found: dataset '{name}' reads its annotations from there (datasets root {DatasetsRoot}; "
                 + $"pass another root or set {DatasetsRootVariable})");
+        // COCO files (the large ones) stream; a file the streaming pass does not take (VIA, or one with a problem to
+        // report) goes through the document, as before.
+        if (entry.Format != Format.Via && CocoJsonDataset.TryLoadStreaming(entry.JsonFile, entry.ImageRoot, name, _log) is { } coco)
+            return coco;
         using var document = DatasetJsonFile.Parse(entry.JsonFile);
         var root = document.RootElement;
         var format = entry.Format == Format.Detect ? Detect(root, entry.JsonFile) : entry.Format;
