@@ -38,9 +38,15 @@ internal static class CocoScaleCheck
             Console.WriteLine($"peer: JsonDocument.Parse of the file {peer}");
             var document = CocoScaleJson.Measure("document", json, folder);
             Console.WriteLine($"document reader (CocoJsonDataset before streaming): {document}");
+            var scan = CocoScaleJson.Measure("scan", json, folder);
+            Console.WriteLine($"floor: every token through one Utf8JsonReader, numbers parsed (file read whole) {scan}");
+            var oneThread = CocoScaleJson.Measure("stream1", json, folder);
+            Console.WriteLine($"streaming reader, one thread: {oneThread}");
             var stream = CocoScaleJson.Measure("stream", json, folder);
-            Console.WriteLine($"CocoJsonDataset.Load (streaming): {stream}");
-            var same = stream.Digest == document.Digest && stream.Records == document.Records && stream.Instances == document.Instances;
+            Console.WriteLine($"CocoJsonDataset.Load (streaming, second half of the annotations on a second thread): {stream}");
+            var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+            Console.WriteLine($"load average (1 min) {load} on {Environment.ProcessorCount} cores: wall times above count waiting for a core, CPU times do not");
+            var same = stream.Digest == document.Digest && oneThread.Digest == document.Digest && stream.Records == document.Records && stream.Instances == document.Instances;
             Console.WriteLine(same
                 ? $"streaming and document records are identical (SHA-256 {stream.Digest[..16]}...)"
                 : $"streaming and document records DIFFER ({stream.Digest[..16]}... vs {document.Digest[..16]}...)");

@@ -58,14 +58,16 @@ public class CocoJsonStreamingTests
             .And.Contain("contains 7 annotations, but only 6 of them match").And.Contain("annotation id 15 has no valid polygon"));
 
         foreach (var bufferSize in Enumerable.Range(1, 48).Append(4096))
-        {
-            var log = new StringWriter();
-            var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.PathOf("images"), "my_dataset", log, bufferSize);
+            foreach (var splitFrom in new[] { 0, long.MaxValue })
+            {
+                var log = new StringWriter();
+                var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.PathOf("images"), "my_dataset", log, bufferSize, splitFrom);
 
-            Assert.That(streamed, Is.Not.Null, $"buffer {bufferSize}: the streaming pass handed a valid file to the document reader");
-            Assert.That(Dump(streamed!.Value), Is.EqualTo(expected), $"buffer {bufferSize}");
-            Assert.That(log.ToString(), Is.EqualTo(expectedLog), $"buffer {bufferSize}");
-        }
+                var what = $"buffer {bufferSize}, {(splitFrom == 0 ? "two threads" : "one thread")}";
+                Assert.That(streamed, Is.Not.Null, $"{what}: the streaming pass handed a valid file to the document reader");
+                Assert.That(Dump(streamed!.Value), Is.EqualTo(expected), what);
+                Assert.That(log.ToString(), Is.EqualTo(expectedLog), what);
+            }
     }
 
     [Test]
@@ -89,26 +91,36 @@ public class CocoJsonStreamingTests
         Assert.That(records[0].Annotations.Select(a => a.CategoryId), Is.EqualTo(new[] { 1, 1, 2 }), "id 17's escaped image_id key counts");
     }
 
-    [Test]
-    public void An_element_larger_than_the_buffer_grows_it_and_reads_the_same()
+    // Plain annotations (the second half is read by a second thread); annotations holding arrays of objects that look
+    // like annotations (the split guess lands inside one: the main pass must notice and read on itself); and a file
+    // whose middle is in "images" (the guess is not in "annotations" at all).
+    [TestCase("plain", true)]
+    [TestCase("nested", false)]
+    [TestCase("images", false)]
+    public void A_large_file_reads_the_same_with_a_second_thread_and_buffers_grown_past_one_element(string shape, bool split)
     {
         var polygon = string.Join(", ", Enumerable.Range(0, 3000).Select(i => (i * 0.37).ToString("R", CultureInfo.InvariantCulture)));
+        var nested = string.Join(", ", Enumerable.Range(0, 30).Select(i => $$"""{"id": {{i}}, "image_id": 1, "category_id": 1}"""));
         var annotations = string.Join(",\n", Enumerable.Range(1, 200).Select(i =>
-            $$"""{"id": {{i}}, "image_id": {{1 + i % 3}}, "category_id": 1, "bbox": [{{i}}, 1, 2, 3], "segmentation": [[{{(i == 100 ? polygon : "0, 0, 4, 0, 4, 4")}}]]}"""));
+            $$"""{"id": {{i}}, "image_id": {{1 + i % 3}}, "category_id": 1, "bbox": [{{i}}, 1, 2, 3], """
+            + (shape == "nested" ? $"\"parts\": [{nested}], " : "")
+            + $"\"segmentation\": [[{(i == 150 ? polygon : "0, 0, 4, 0, 4, 4")}]]}}"));
+        var images = string.Join(",\n", Enumerable.Range(1, shape == "images" ? 3000 : 3).Select(i =>
+            $$"""{"id": {{i}}, "file_name": "{{i}}.jpg", "height": 9, "width": 9}"""));
         var path = folder.Write("big.json", $$"""
-            {"images": [{"id": 1, "file_name": "a.jpg", "height": 9, "width": 9}, {"id": 2, "file_name": "b.jpg", "height": 9, "width": 9},
-                        {"id": 3, "file_name": "c.jpg", "height": 9, "width": 9}],
+            {"images": [{{images}}],
              "annotations": [{{annotations}}], "categories": [{"id": 1, "name": "thing"}]}
             """);
         var (expected, expectedLog) = LoadWithDocument(path, "big");
         Assert.That(new FileInfo(path).Length, Is.GreaterThan(40 * 1024));
 
-        var content = CocoJsonStream.Read(path, 1024, out var bufferUsed);
+        var content = CocoJsonStream.Read(path, 1024, out var report, splitFrom: 0);
         var log = new StringWriter();
-        var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.PathOf("images"), "big", log, 1024);
+        var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.PathOf("images"), "big", log, 1024, splitFrom: 0);
 
         Assert.That(content, Is.Not.Null);
-        Assert.That(bufferUsed, Is.GreaterThanOrEqualTo(32 * 1024), "the 3000-number polygon (~20 KB) does not fit 1 KB");
+        Assert.That(report.Split, Is.EqualTo(split));
+        Assert.That(report.BufferUsed, Is.GreaterThanOrEqualTo(32 * 1024), "the 3000-number polygon (~20 KB) does not fit 1 KB");
         Assert.That(Dump(streamed!.Value), Is.EqualTo(expected));
         Assert.That(log.ToString(), Is.EqualTo(expectedLog));
     }
@@ -131,10 +143,11 @@ public class CocoJsonStreamingTests
         Assert.That(expected, Does.Contain("is not valid JSON (line"));
 
         foreach (var bufferSize in new[] { 1, 2, 3, 7, 64, 1000, CocoJsonStream.DefaultBufferSize })
-        {
-            var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.TryLoadStreaming(path, folder.Root, "x", TextWriter.Null, bufferSize));
-            Assert.That(error!.Message, Is.EqualTo(expected), $"buffer {bufferSize}");
-        }
+            foreach (var splitFrom in new[] { 0, long.MaxValue })
+            {
+                var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.TryLoadStreaming(path, folder.Root, "x", TextWriter.Null, bufferSize, splitFrom));
+                Assert.That(error!.Message, Is.EqualTo(expected), $"buffer {bufferSize}, split from {splitFrom}");
+            }
     }
 
     // Files the streaming pass hands to the document reader: problems it words, and a repeated key (the last wins there).

@@ -7,13 +7,14 @@ public static partial class CocoJsonDataset
 {
     /// <summary>Loads a COCO file in one streaming pass, with the document reader's results and log lines.</summary>
     /// <param name="bufferSize">the reader's first buffer (tests shrink it to cut tokens at every position)</param>
+    /// <param name="splitFrom">the file size from which two threads read the annotations (tests force or forbid it)</param>
     /// <returns>null when the file is not COCO json (no top-level <c>images</c>: the catalog then tries VIA) or when
     /// the document reader must read it, to report a problem in its words or to apply a rule this pass leaves to it.</returns>
     /// <exception cref="DatasetException">the file is not valid JSON (line and position as the document reader gives them).</exception>
     internal static (List<DatasetRecord> Records, DatasetMetadata Metadata)? TryLoadStreaming(string jsonFile, string imageRoot, string datasetName,
-        TextWriter? log, int bufferSize = CocoJsonStream.DefaultBufferSize)
+        TextWriter? log, int bufferSize = CocoJsonStream.DefaultBufferSize, long? splitFrom = null)
     {
-        var content = DatasetJsonFile.Translate(() => CocoJsonStream.Read(jsonFile, bufferSize, out _));
+        var content = DatasetJsonFile.Translate(() => CocoJsonStream.Read(jsonFile, bufferSize, out _, splitFrom));
         return content is null ? null : Resolve(content, jsonFile, imageRoot, datasetName, new DatasetLog(log));
     }
 

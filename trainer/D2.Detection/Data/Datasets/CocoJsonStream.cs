@@ -43,13 +43,16 @@ internal sealed partial class CocoJsonStream
     /// <summary>Reads the file.</summary>
     /// <param name="path">the json file</param>
     /// <param name="bufferSize">the reader's first buffer size (tests make it tiny so every token is cut somewhere)</param>
-    /// <param name="bufferUsed">the buffer size reached (it grows for an element larger than the buffer)</param>
+    /// <param name="report">the buffer size reached (it grows for an element larger than the buffer) and whether a
+    /// second thread read the second half of the annotations</param>
+    /// <param name="splitFrom">files of at least this many bytes have their annotations read by two threads
+    /// (<see cref="AnnotationsTail"/>); 64 buffers by default</param>
     /// <returns>the file's content, or null when the document reader must read the file (a missing or unreadable file,
     /// a root that is not an object, a malformed category or image, a repeated key, ...).</returns>
     /// <exception cref="CocoFormatException">the file is not valid JSON (line and position as the document reader gives them).</exception>
-    public static CocoJsonStream? Read(string path, int bufferSize, out int bufferUsed)
+    public static CocoJsonStream? Read(string path, int bufferSize, out (int BufferUsed, bool Split) report, long? splitFrom = null)
     {
-        bufferUsed = 0;
+        report = (0, false);
         FileStream stream;
         try
         {
@@ -61,40 +64,102 @@ internal sealed partial class CocoJsonStream
         }
         using var window = new JsonFileWindow(stream, bufferSize, CocoJson.ReaderOptions);
         var content = new CocoJsonStream();
+        AnnotationsTail? tail = null;
+        var jumped = false;
         try
         {
-            while (window.Fill())
+            tail = AnnotationsTail.TryStart(path, splitFrom ?? 64L * bufferSize);
+            if (!window.Fill())
+                return null;
+            while (true)
             {
                 var reader = window.Reader();
                 Step step;
                 long consumed;
                 JsonReaderState state;
-                do
+                var meetsTail = false;
+                while (true)
                 {
                     consumed = reader.BytesConsumed;
                     state = reader.CurrentState;
+                    if (tail is not null && content.MeetsTail(window.OffsetOf(consumed), ref tail))
+                    {
+                        meetsTail = true;
+                        step = Step.NeedMore;
+                        break;
+                    }
                     step = content.Advance(ref reader);
+                    if (step != Step.Progress)
+                        break;
                 }
-                while (step == Step.Progress);
-                bufferUsed = window.BufferSize;
+                report.BufferUsed = Math.Max(report.BufferUsed, window.BufferSize);
                 if (step == Step.Finished)
                     return content;
                 if (step == Step.Unsupported)
                     return null;
                 window.Commit(consumed, state);
+                if (meetsTail)
+                {
+                    // The main pass stands exactly where the tail began, between two annotations: the guess was right.
+                    var finished = tail!;
+                    tail = null;
+                    if (finished.Join())
+                    {
+                        content.Annotations.AddRange(finished.Content.Annotations);
+                        window.Seek(finished.End, InsideAnnotationsArray());
+                        jumped = true;
+                        report.Split = true;
+                        if (!window.Fill())
+                            return null;
+                    }
+                    continue;
+                }
+                if (!window.Fill())
+                    return null; // the reader asked for more after the last byte; the document reader names what is missing
             }
-            // The reader asked for more after the last byte; the document reader names what is missing.
-            return null;
         }
-        catch (JsonException e)
+        catch (JsonException e) when (!jumped)
         {
             throw CocoJson.InvalidJson(e, path);
+        }
+        catch (JsonException)
+        {
+            // After a jump the reader's line count restarted: the document reader gives the true line and position.
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             // A read failing midway, or a string that is not valid UTF-8: the document reader reports both.
             return null;
         }
+        finally
+        {
+            tail?.Cancel();
+        }
+    }
+
+    /// <summary>Whether the main pass, at file offset <paramref name="offset"/>, has reached the tail's start at an
+    /// element boundary of <c>annotations</c>; drops the tail once that can no longer happen.</summary>
+    bool MeetsTail(long offset, ref AnnotationsTail? tail)
+    {
+        if (_place != Place.InAnnotations)
+        {
+            // Annotations after the tail's start, or the section already read: the guess was not a boundary.
+            if (_place is Place.InRoot or Place.AfterRoot && _sawAnnotations || offset > tail!.Start)
+                Drop(ref tail);
+            return false;
+        }
+        if (offset == tail!.Start)
+            return true;
+        if (offset > tail.Start)
+            Drop(ref tail);
+        return false;
+    }
+
+    static void Drop(ref AnnotationsTail? tail)
+    {
+        tail?.Cancel();
+        tail = null;
     }
 
     /// <summary>Reads one unit: the root's start, one top-level property (a section's opening bracket, or a whole

@@ -13,6 +13,7 @@ internal sealed class JsonFileWindow : IDisposable
 {
     readonly Stream _stream;
     byte[] _buffer;
+    long _bufferOffset;
     int _start;
     int _end;
     JsonReaderState _state;
@@ -25,6 +26,7 @@ internal sealed class JsonFileWindow : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 1);
         _stream = stream;
         _buffer = new byte[bufferSize];
+        _bufferOffset = stream.Position;
         _state = new JsonReaderState(options);
     }
 
@@ -44,6 +46,25 @@ internal sealed class JsonFileWindow : IDisposable
         _state = state;
     }
 
+    /// <summary>The unread bytes, for a caller that tokenizes the separators between values itself.</summary>
+    public ReadOnlySpan<byte> Pending => _buffer.AsSpan(_start, _end - _start);
+
+    /// <summary>Marks <paramref name="count"/> bytes of <see cref="Pending"/> as done (the reader state is not used).</summary>
+    public void Consume(int count) => _start += count;
+
+    /// <summary>The file offset of the byte <paramref name="consumed"/> bytes after the committed position.</summary>
+    public long OffsetOf(long consumed) => _bufferOffset + _start + consumed;
+
+    /// <summary>Continues at <paramref name="offset"/> with <paramref name="state"/>, dropping what is buffered; call <see cref="Fill"/> next.</summary>
+    public void Seek(long offset, JsonReaderState state)
+    {
+        _stream.Position = offset;
+        _bufferOffset = offset;
+        _start = _end = 0;
+        IsFinal = false;
+        _state = state;
+    }
+
     /// <summary>Reads more of the file after the committed position.</summary>
     /// <returns>false when the whole file was already in the buffer (nothing more will come).</returns>
     public bool Fill()
@@ -55,6 +76,7 @@ internal sealed class JsonFileWindow : IDisposable
             Array.Resize(ref _buffer, checked(_buffer.Length * 2));
         else if (_start > 0)
             _buffer.AsSpan(_start, pending).CopyTo(_buffer);
+        _bufferOffset += _start;
         _start = 0;
         _end = pending;
         while (_end < _buffer.Length)
