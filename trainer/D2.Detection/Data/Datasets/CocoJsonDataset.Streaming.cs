@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using D2.Detection.Structures;
 
 namespace D2.Detection.Data.Datasets;
@@ -28,52 +27,55 @@ public static partial class CocoJsonDataset
         if (content.CategoryNames is not { } names || content.Images is not { } images)
             return null;
         var (thingClasses, idMap, remapped) = MapCategories(names, datasetName);
-        var raw = CollectionsMarshal.AsSpan(content.Annotations);
+        var total = content.Annotations.Count;
         var perImage = new Dictionary<long, List<DatasetAnnotation>>(images.Count);
-        var annotationIds = new HashSet<long>(raw.Length);
+        var annotationIds = new HashSet<long>(total);
         var repeatedIdsAllowed = source.Contains("minival", StringComparison.Ordinal);
         var withoutValidSegmentation = new List<long>();
         var matched = 0;
-        foreach (ref readonly var annotation in raw)
+        foreach (var chunk in content.Annotations.Chunks())
         {
-            if (!images.TryGetValue(annotation.ImageId, out var image))
-                continue;
-            matched++;
-            if (!annotationIds.Add(annotation.Id) && !repeatedIdsAllowed
-                || annotation.Invalid
-                || annotation.CategoryId is < int.MinValue or > int.MaxValue
-                || !idMap.TryGetValue((int)annotation.CategoryId, out var contiguous))
-                return null;
-            if (annotation.NoValidPolygon)
+            foreach (ref readonly var annotation in chunk.Span)
             {
-                withoutValidSegmentation.Add(annotation.Id);
-                continue;
+                if (!images.TryGetValue(annotation.ImageId, out var image))
+                    continue;
+                matched++;
+                if (!annotationIds.Add(annotation.Id) && !repeatedIdsAllowed
+                    || annotation.Invalid
+                    || annotation.CategoryId is < int.MinValue or > int.MaxValue
+                    || !idMap.TryGetValue((int)annotation.CategoryId, out var contiguous))
+                    return null;
+                if (annotation.NoValidPolygon)
+                {
+                    withoutValidSegmentation.Add(annotation.Id);
+                    continue;
+                }
+                double[] xyxy = [annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height];
+                DatasetAnnotation record;
+                switch (annotation.Segmentation)
+                {
+                    case double[][] polygons:
+                        record = new DatasetAnnotation(xyxy, contiguous, annotation.IsCrowd, polygons);
+                        break;
+                    case CocoRleSegmentation rle:
+                        if (TryReadRle(rle, image) is not { } mask)
+                            return null;
+                        record = new DatasetAnnotation(xyxy, contiguous, annotation.IsCrowd, Mask: mask);
+                        break;
+                    default:
+                        record = new DatasetAnnotation(xyxy, contiguous, annotation.IsCrowd);
+                        break;
+                }
+                if (!perImage.TryGetValue(annotation.ImageId, out var list))
+                    perImage[annotation.ImageId] = list = [];
+                list.Add(record);
             }
-            double[] xyxy = [annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height];
-            DatasetAnnotation record;
-            switch (annotation.Segmentation)
-            {
-                case double[][] polygons:
-                    record = new DatasetAnnotation(xyxy, contiguous, annotation.IsCrowd, polygons);
-                    break;
-                case CocoRleSegmentation rle:
-                    if (TryReadRle(rle, image) is not { } mask)
-                        return null;
-                    record = new DatasetAnnotation(xyxy, contiguous, annotation.IsCrowd, Mask: mask);
-                    break;
-                default:
-                    record = new DatasetAnnotation(xyxy, contiguous, annotation.IsCrowd);
-                    break;
-            }
-            if (!perImage.TryGetValue(annotation.ImageId, out var list))
-                perImage[annotation.ImageId] = list = [];
-            list.Add(record);
         }
 
         if (remapped)
             WarnRemapped(datasetName, log);
-        if (matched < raw.Length)
-            log.Warning($"{source} contains {raw.Length} annotations, but only {matched} of them match to images in the file.");
+        if (matched < total)
+            log.Warning($"{source} contains {total} annotations, but only {matched} of them match to images in the file.");
         ReportDropped(withoutValidSegmentation, source, log);
         return Finish(images, perImage, source, imageRoot, datasetName, thingClasses, idMap, log);
     }

@@ -38,7 +38,7 @@ internal sealed partial class CocoJsonStream
     public Dictionary<long, CocoImage>? Images { get; private set; }
 
     /// <summary><c>annotations</c> in file order; empty when absent or null.</summary>
-    public List<CocoRawAnnotation> Annotations { get; } = [];
+    public ChunkedList<CocoRawAnnotation> Annotations { get; } = new();
 
     /// <summary>Reads the file.</summary>
     /// <param name="path">the json file</param>
