@@ -5,7 +5,8 @@ using D2.Benchmarks;
 // `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
 // `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
-// `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes.
+// `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes
+// (`coco-scale-load MODE JSON ROOT` is its child process: one load, one process; `coco-scale-write PATH` writes the json alone).
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
@@ -16,6 +17,13 @@ if (args is ["serving", ..])
     return ServingCheck.Run();
 if (args is ["coco-scale", ..])
     return CocoScaleCheck.Run();
+if (args is ["coco-scale-load", var mode, var json, var imageRoot])
+    return CocoScaleJson.RunChild(mode, json, imageRoot);
+if (args is ["coco-scale-write", var path])
+{
+    CocoScaleJson.Write(path);
+    return 0;
+}
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;

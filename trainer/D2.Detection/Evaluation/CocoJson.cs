@@ -28,20 +28,29 @@ internal readonly struct CocoJson(string source)
     {
         try
         {
-            return JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 256 });
+            return JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = ReaderOptions.MaxDepth });
         }
         catch (JsonException e)
         {
-            // System.Text.Json counts lines and bytes from 0; editors count from 1.
-            var line = (e.LineNumber ?? 0) + 1;
-            var column = (e.BytePositionInLine ?? 0) + 1;
-            var reason = e.Message;
-            var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
-            if (cut > 0)
-                reason = reason[..cut];
-            throw new CocoFormatException(source, $"is not valid JSON (line {line}, position {column}): {reason}", e);
+            throw InvalidJson(e, source);
         }
     }
+
+    /// <summary>A syntax error of the reader, in the words every COCO reader uses (the streaming loader too).</summary>
+    public static CocoFormatException InvalidJson(JsonException e, string source)
+    {
+        // System.Text.Json counts lines and bytes from 0; editors count from 1.
+        var line = (e.LineNumber ?? 0) + 1;
+        var column = (e.BytePositionInLine ?? 0) + 1;
+        var reason = e.Message;
+        var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut > 0)
+            reason = reason[..cut];
+        return new CocoFormatException(source, $"is not valid JSON (line {line}, position {column}): {reason}", e);
+    }
+
+    /// <summary>The options of <see cref="Parse"/> as reader options, so a streaming reader accepts exactly the same files.</summary>
+    public static JsonReaderOptions ReaderOptions => new() { MaxDepth = 256 };
 
     public CocoFormatException Error(string problem) => new(Source, problem);
 

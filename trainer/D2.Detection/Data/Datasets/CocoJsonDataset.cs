@@ -8,8 +8,14 @@ namespace D2.Detection.Data.Datasets;
 /// <summary>
 /// Detectron2's <c>load_coco_json</c>: a COCO instances file (<c>instances_train2017.json</c> or any file in that
 /// format) as dataset records plus the metadata that maps the file's category ids to contiguous class indices.
+/// <para>
+/// Files are read in one streaming pass (<see cref="CocoJsonStream"/>: no DOM, about the records' size in memory).
+/// The document reader below stays the one that words every error: when the streaming pass meets anything it would
+/// reject, it hands the file to the document reader, which reports it, so both readers accept the same files with the
+/// same results and reject the rest with the same messages.
+/// </para>
 /// </summary>
-public static class CocoJsonDataset
+public static partial class CocoJsonDataset
 {
     /// <summary>Annotations dropped for lack of a valid polygon are named one by one up to this many, then counted.</summary>
     const int NamedDropLimit = 10;
@@ -21,7 +27,12 @@ public static class CocoJsonDataset
     /// <param name="log">where warnings and the summary line go (standard error when null)</param>
     /// <exception cref="DatasetException">missing file, invalid JSON, a missing or malformed field, a category id not
     /// in <c>categories</c>, repeated annotation ids, or an annotation marked <c>ignore</c>.</exception>
-    public static (List<DatasetRecord> Records, DatasetMetadata Metadata) Load(string jsonFile, string imageRoot, string datasetName, TextWriter? log = null)
+    public static (List<DatasetRecord> Records, DatasetMetadata Metadata) Load(string jsonFile, string imageRoot, string datasetName, TextWriter? log = null) =>
+        TryLoadStreaming(jsonFile, imageRoot, datasetName, log) ?? LoadWithDocument(jsonFile, imageRoot, datasetName, log);
+
+    /// <summary>As <see cref="Load(string, string, string, TextWriter?)"/> through a <see cref="JsonDocument"/> of the
+    /// whole file: the reference the streaming pass is checked against, and the reader of files it does not take.</summary>
+    internal static (List<DatasetRecord> Records, DatasetMetadata Metadata) LoadWithDocument(string jsonFile, string imageRoot, string datasetName, TextWriter? log)
     {
         using var document = DatasetJsonFile.Parse(jsonFile);
         return Load(document.RootElement, jsonFile, imageRoot, datasetName, log);
@@ -70,16 +81,22 @@ public static class CocoJsonDataset
             log.Warning($"{json.Source} contains {total} annotations, but only {matched} of them match to images in the file.");
         ReportDropped(withoutValidSegmentation, json.Source, log);
 
-        var records = images.Keys.Order()
-            .Select(id => images[id])
-            .Select(image => new DatasetRecord(Path.GetFullPath(Path.Combine(imageRoot, image.FileName)), image.Height, image.Width, image.Id, perImage[image.Id]))
-            .ToList();
-        log.Info($"Loaded {records.Count} images in COCO format from {json.Source}");
-        var metadata = new DatasetMetadata(datasetName, thingClasses, idMap, json.Source, imageRoot);
-        return (records, metadata);
+        return Finish(images, perImage, json.Source, imageRoot, datasetName, thingClasses, idMap, log);
     }
 
-    sealed record Image(long Id, string FileName, int Height, int Width);
+    /// <summary>Records in ascending image id (images without annotations included), the summary line, and the metadata.</summary>
+    static (List<DatasetRecord>, DatasetMetadata) Finish(Dictionary<long, CocoImage> images, Dictionary<long, List<DatasetAnnotation>> perImage,
+        string source, string imageRoot, string datasetName, List<string> thingClasses, Dictionary<int, int> idMap, DatasetLog log)
+    {
+        var records = images.Keys.Order()
+            .Select(id => images[id])
+            .Select(image => new DatasetRecord(Path.GetFullPath(Path.Combine(imageRoot, image.FileName)), image.Height, image.Width, image.Id,
+                perImage.TryGetValue(image.Id, out var annotations) ? annotations : []))
+            .ToList();
+        log.Info($"Loaded {records.Count} images in COCO format from {source}");
+        var metadata = new DatasetMetadata(datasetName, thingClasses, idMap, source, imageRoot);
+        return (records, metadata);
+    }
 
     static (List<string>, Dictionary<int, int>) ReadCategories(JsonElement root, CocoJson json, string datasetName, DatasetLog log)
     {
@@ -93,20 +110,31 @@ public static class CocoJsonDataset
             var name = json.Required(item, "name", where);
             names[id] = name.ValueKind == JsonValueKind.String ? name.GetString()! : throw json.Error($"{where}.name must be a string, found {CocoJson.Describe(name)}");
         }
+        var (thingClasses, idMap, remapped) = MapCategories(names, datasetName);
+        if (remapped)
+            WarnRemapped(datasetName, log);
+        return (thingClasses, idMap);
+    }
+
+    /// <returns>the class names and id map, and whether Detectron2 warns that it remaps the ids.</returns>
+    static (List<string> ThingClasses, Dictionary<int, int> IdMap, bool Remapped) MapCategories(Dictionary<int, string> names, string datasetName)
+    {
         // Contiguous ids follow the sorted json ids: COCO's 1..90 with gaps become 0..79, and thing_classes follow that order.
         var sortedIds = names.Keys.Order().ToList();
-        if (sortedIds.Count > 0 && !(sortedIds[0] == 1 && sortedIds[^1] == sortedIds.Count) && !datasetName.Contains("coco", StringComparison.Ordinal))
-            log.Warning($"Category ids in annotations are not in [1, #categories]! We'll apply a mapping for you ({datasetName}).");
+        var remapped = sortedIds.Count > 0 && !(sortedIds[0] == 1 && sortedIds[^1] == sortedIds.Count) && !datasetName.Contains("coco", StringComparison.Ordinal);
         var idMap = new Dictionary<int, int>();
         for (var contiguous = 0; contiguous < sortedIds.Count; contiguous++)
             idMap[sortedIds[contiguous]] = contiguous;
-        return ([.. sortedIds.Select(id => names[id])], idMap);
+        return ([.. sortedIds.Select(id => names[id])], idMap, remapped);
     }
 
-    static Dictionary<long, Image> ReadImages(JsonElement root, CocoJson json)
+    static void WarnRemapped(string datasetName, DatasetLog log) =>
+        log.Warning($"Category ids in annotations are not in [1, #categories]! We'll apply a mapping for you ({datasetName}).");
+
+    static Dictionary<long, CocoImage> ReadImages(JsonElement root, CocoJson json)
     {
         // A repeated image id keeps its last entry, as pycocotools' index does.
-        var images = new Dictionary<long, Image>();
+        var images = new Dictionary<long, CocoImage>();
         var i = 0;
         foreach (var item in json.Array(json.Required(root, "images", "the top-level object"), "images"))
         {
@@ -117,13 +145,13 @@ public static class CocoJsonDataset
                 throw json.Error($"{where}.file_name must be a non-empty string, found {CocoJson.Describe(fileName)}");
             var height = json.Int(json.Required(item, "height", where), $"{where}.height");
             var width = json.Int(json.Required(item, "width", where), $"{where}.width");
-            images[id] = new Image(id, fileName.GetString()!, height, width);
+            images[id] = new CocoImage(id, fileName.GetString()!, height, width);
         }
         return images;
     }
 
     /// <returns>null when the annotation has polygons but none is valid: Detectron2 drops such an annotation.</returns>
-    static DatasetAnnotation? ReadAnnotation(JsonElement item, CocoJson json, string where, long id, Image image, Dictionary<int, int> idMap)
+    static DatasetAnnotation? ReadAnnotation(JsonElement item, CocoJson json, string where, long id, CocoImage image, Dictionary<int, int> idMap)
     {
         var categoryId = json.Id(json.Required(item, "category_id", where), $"{where}.category_id");
         if (categoryId is < int.MinValue or > int.MaxValue || !idMap.TryGetValue((int)categoryId, out var contiguous))
@@ -165,7 +193,7 @@ public static class CocoJsonDataset
     }
 
     /// <summary>Compressed RLE is taken as is; uncompressed (a list of runs) is converted, as Detectron2 does with frPyObjects.</summary>
-    static Rle ReadRle(JsonElement rle, CocoJson json, string where, long id, Image image)
+    static Rle ReadRle(JsonElement rle, CocoJson json, string where, long id, CocoImage image)
     {
         try
         {

@@ -95,6 +95,10 @@ public sealed class DatasetCatalog
         // JSON Lines, not one JSON document: told apart before parsing.
         if (entry.Format == Format.Detect && GroundTruthManifestDataset.LooksLikeManifest(entry.JsonFile))
             return GroundTruthManifestDataset.Load(entry.JsonFile, entry.ImageRoot, entry.LabelAttribute, name, _log);
+        // COCO files (the large ones) stream; a file the streaming pass does not take (VIA, or one with a problem to
+        // report) goes through the document, as before.
+        if (entry.Format != Format.Via && CocoJsonDataset.TryLoadStreaming(entry.JsonFile, entry.ImageRoot, name, _log) is { } coco)
+            return coco;
         using var document = DatasetJsonFile.Parse(entry.JsonFile);
         var root = document.RootElement;
         var format = entry.Format == Format.Detect ? Detect(root, entry.JsonFile) : entry.Format;
