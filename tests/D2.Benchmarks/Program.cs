@@ -6,6 +6,7 @@ using D2.Benchmarks;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
 // `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
 // `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes.
+// `... -- roialign-peak` times ROIAlign's two paths and reports their peak resident memory (native, unlike BenchmarkDotNet's).
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
@@ -16,6 +17,8 @@ if (args is ["serving", ..])
     return ServingCheck.Run();
 if (args is ["coco-scale", ..])
     return CocoScaleCheck.Run();
+if (args is ["roialign-peak", ..])
+    return RoiAlignPeakCheck.Run();
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;
