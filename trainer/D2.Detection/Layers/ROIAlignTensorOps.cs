@@ -9,7 +9,7 @@ namespace D2.Detection.Layers;
 /// roi_align), and the same separable form (see <see cref="ROIAlignPlan{T}"/>): a bin's average is
 /// Wy[ph, ·] · F · Wx[pw, ·]ᵀ / count, where Wy and Wx hold each feature row's and column's summed bilinear weight over
 /// the bin's samples. Per ROI only its window of the map (the rows and columns its samples touch) enters: the windows
-/// are gathered with one index_select over (N·H·W, C) rows, then pooled by two batched matmuls,
+/// are gathered by index_select over (N·H·W, C) rows (one gather for many chunks), then pooled by two batched matmuls,
 /// (outH × Kh) · (Kh × Kw·C) and (outW × Kw) · (Kw × C) per output row. Autograd gives the backward: the transposed
 /// matmuls and index_add into the map (what torchvision's CUDA kernel does with atomics).
 /// ROIs with windows of similar size are pooled together in chunks bounded by <see cref="ChunkElements"/>, so a few
@@ -19,7 +19,7 @@ namespace D2.Detection.Layers;
 /// </summary>
 internal static class ROIAlignTensorOps
 {
-    // Window elements (ROIs · max(Kh, outH) · Kw · C) per chunk: float32, 128 MiB of gathered features at most.
+    // Window elements (ROIs · max(Kh, outH) · Kw · C) per chunk, and per gather: float32, 128 MiB at most.
     const long ChunkElements = 1L << 25;
 
     /// <param name="inputs">per level, (N, C, Hl, Wl), float32 or float64</param>
@@ -65,27 +65,44 @@ internal static class ROIAlignTensorOps
             return output.MoveToOuterDisposeScope();
 
         var members = tensor(order).to(device);
-        var flat = new Tensor?[inputs.Count];
+        // Everything per ROI that does not depend on the chunk's shapes, once for all planned ROIs in chunk order (on a
+        // GPU each op is a kernel launch, so the per-chunk work is kept to the gather and the two matmuls).
+        var (outH, outW) = (options.OutputHeight, options.OutputWidth);
+        var rowWeights = y.Weights(members, outH, chunks.Max(c => c.GridH), chunks.Max(c => c.SpanH), chunkElements);
+        var columnWeights = x.Weights(members, outW, chunks.Max(c => c.GridW), chunks.Max(c => c.SpanW), chunkElements);
+        var firstRow = y.First.index_select(0, members);
+        var firstColumn = x.First.index_select(0, members);
+        var image = batchIndex.index_select(0, members);
+        var divisor = count.index_select(0, members);
         var pieces = new List<Tensor>(chunks.Count);
-        foreach (var chunk in chunks)
+        foreach (var levelChunks in GatherBatches(chunks, channels, chunkElements))
         {
-            var input = inputs[chunk.Level];
-            var (n, h, w) = (chunk.Count, input.shape[2], input.shape[3]);
-            // Rows of the flattened map: (N·H·W, C), so one gathered row is one feature vector.
-            flat[chunk.Level] ??= input.permute(0, 2, 3, 1).reshape(-1, channels);
-            var rows = members.narrow(0, chunk.Offset, n);
-            var wy = y.Weights(rows, options.OutputHeight, chunk.GridH, chunk.SpanH, h);
-            var wx = x.Weights(rows, options.OutputWidth, chunk.GridW, chunk.SpanW, w);
-            // Window positions past the map (padding to the chunk's largest window) are clamped: their weights are 0.
-            var windowRows = y.First.index_select(0, rows).view(n, 1).add(arange(chunk.SpanH, ScalarType.Int64, device)).clamp_max(h - 1);
-            var windowColumns = x.First.index_select(0, rows).view(n, 1).add(arange(chunk.SpanW, ScalarType.Int64, device)).clamp_max(w - 1);
-            var linear = batchIndex.index_select(0, rows).mul(h * w).view(n, 1, 1)
-                .add(windowRows.mul(w).view(n, chunk.SpanH, 1)).add(windowColumns.view(n, 1, chunk.SpanW));
-            var window = flat[chunk.Level]!.index_select(0, linear.view(-1)).view(n, chunk.SpanH, chunk.SpanW * channels);
-            // Rows first, as the kernel: (n, outH, Kw·C), then columns: (n, outH, outW, C).
-            var byRow = wy.bmm(window).view(n, options.OutputHeight, chunk.SpanW, channels);
-            var pooled = wx.unsqueeze(1).matmul(byRow);
-            pieces.Add(pooled.div(count.index_select(0, rows).view(n, 1, 1, 1)).permute(0, 3, 1, 2));
+            var input = inputs[levelChunks[0].Level];
+            var (h, w) = (input.shape[2], input.shape[3]);
+            // One gather for several chunks (backward then adds one full-map gradient per gather, not per chunk),
+            // from the map's rows as (N·H·W, C): one gathered row is one feature vector.
+            var linear = new List<Tensor>();
+            foreach (var chunk in levelChunks)
+            {
+                var (n, at) = (chunk.Count, chunk.Offset);
+                // Window positions past the map (padding to the chunk's largest window) are clamped: their weights are 0.
+                var windowRows = firstRow.narrow(0, at, n).view(n, 1).add(arange(chunk.SpanH, ScalarType.Int64, device)).clamp_max(h - 1);
+                var windowColumns = firstColumn.narrow(0, at, n).view(n, 1).add(arange(chunk.SpanW, ScalarType.Int64, device)).clamp_max(w - 1);
+                linear.Add(image.narrow(0, at, n).mul(h * w).view(n, 1, 1)
+                    .add(windowRows.mul(w).view(n, chunk.SpanH, 1)).add(windowColumns.view(n, 1, chunk.SpanW)).view(-1));
+            }
+            var windows = input.permute(0, 2, 3, 1).reshape(-1, channels).index_select(0, linear.Count == 1 ? linear[0] : cat(linear));
+            // split, not narrow: narrow's backward makes a zero gradient of the whole gather per chunk; split's is one cat.
+            var parts = levelChunks.Count == 1 ? [windows] : windows.split([.. levelChunks.Select(c => (long)c.Count * c.SpanH * c.SpanW)]);
+            foreach (var (chunk, part) in levelChunks.Zip(parts))
+            {
+                var (n, at) = (chunk.Count, chunk.Offset);
+                var window = part.view(n, chunk.SpanH, chunk.SpanW * channels);
+                // Rows first, as the kernel: (n, outH, Kw·C), then columns: (n, outH, outW, C).
+                var byRow = rowWeights.narrow(0, at, n).narrow(2, 0, chunk.SpanH).bmm(window).view(n, outH, chunk.SpanW, channels);
+                var pooled = columnWeights.narrow(0, at, n).narrow(2, 0, chunk.SpanW).unsqueeze(1).matmul(byRow);
+                pieces.Add(pooled.div(divisor.narrow(0, at, n).view(n, 1, 1, 1)).permute(0, 3, 1, 2));
+            }
         }
         return output.index_copy(0, members, cat(pieces)).MoveToOuterDisposeScope();
     }
@@ -94,8 +111,8 @@ internal static class ROIAlignTensorOps
     readonly record struct Chunk(int Level, int Offset, int Count, int GridH, int GridW, int SpanH, int SpanW);
 
     /// <summary>
-    /// Groups the planned ROIs by level and window size (sizes rounded up to powers of √2, so a chunk's padding to its
-    /// largest window stays under about 2x) and splits the groups to the element budget.
+    /// Groups the planned ROIs by level and window size (sizes rounded up to powers of 2, so a chunk pads its windows
+    /// at most 2x per axis) and splits the groups to the element budget.
     /// </summary>
     /// <param name="plan">per ROI: level (-1: a zero row), grid y, grid x, window rows, window columns, bad batch index</param>
     static List<Chunk> Chunks(long[] plan, long roiCount, RoiAlignOptions options, long channels, long budget, out long[] order)
@@ -147,8 +164,28 @@ internal static class ROIAlignTensorOps
         return chunks;
     }
 
-    /// <summary>ceil(2·log2(size)): sizes within a factor √2 share a bucket.</summary>
-    static int Bucket(long size) => size <= 1 ? 0 : (int)Math.Ceiling(2 * Math.Log2(size));
+    /// <summary>Consecutive chunks of one level whose windows together stay within the budget (or one chunk), gathered at once.</summary>
+    static IEnumerable<List<Chunk>> GatherBatches(List<Chunk> chunks, long channels, long budget)
+    {
+        var batch = new List<Chunk>();
+        long elements = 0;
+        foreach (var chunk in chunks)
+        {
+            var size = (long)chunk.Count * chunk.SpanH * chunk.SpanW * channels;
+            if (batch.Count > 0 && (batch[0].Level != chunk.Level || elements + size > budget))
+            {
+                yield return batch;
+                (batch, elements) = ([], 0);
+            }
+            batch.Add(chunk);
+            elements += size;
+        }
+        if (batch.Count > 0)
+            yield return batch;
+    }
+
+    /// <summary>ceil(log2(size)): sizes within a factor 2 share a bucket (fewer chunks, fewer kernel launches on a GPU).</summary>
+    static int Bucket(long size) => size <= 1 ? 0 : (int)Math.Ceiling(Math.Log2(size));
 
     /// <summary>
     /// One axis of every ROI: where its samples start, the bin size, the samples per bin (Grid, in the dtype), and the
@@ -187,20 +224,35 @@ internal static class ROIAlignTensorOps
         /// <summary>
         /// (n, bins, window) summed bilinear weights of each bin's samples on each index of the ROI's window: the
         /// kernel's <see cref="ROIAlignPlan{T}"/> bands laid out densely. Samples beyond a ROI's own grid and outside
-        /// [-1, size] weigh 0 (torchvision's rule: counted in the average, contributing nothing).
+        /// [-1, size] weigh 0 (torchvision's rule: counted in the average, contributing nothing). Computed in slices
+        /// of ROIs so that a huge sample grid stays within <paramref name="budget"/> elements.
         /// </summary>
-        public Tensor Weights(Tensor rows, int bins, int maxGrid, int window, long size)
+        public Tensor Weights(Tensor rows, int bins, int maxGrid, int window, long budget)
+        {
+            var n = rows.shape[0];
+            var slice = Math.Max(1L, budget / (16L * bins * Math.Max(2L * maxGrid, window)));
+            if (slice >= n)
+                return SliceWeights(rows, bins, maxGrid, window);
+            var parts = new List<Tensor>();
+            for (long start = 0; start < n; start += slice)
+                parts.Add(SliceWeights(rows.narrow(0, start, Math.Min(slice, n - start)), bins, maxGrid, window));
+            return cat(parts);
+        }
+
+        Tensor SliceWeights(Tensor rows, int bins, int maxGrid, int window)
         {
             var n = rows.shape[0];
             var (dtype, device) = (Start.dtype, Start.device);
             var grid = Grid.index_select(0, rows).view(n, 1, 1);
-            var c = Coordinate(Start.index_select(0, rows).view(n, 1, 1), BinSize.index_select(0, rows).view(n, 1, 1), grid,
-                arange(bins, dtype, device).view(1, bins, 1), arange(maxGrid, dtype, device).view(1, 1, maxGrid));
+            var size = Size.index_select(0, rows).to(dtype).view(n, 1, 1);
+            var last = size.sub(1.0);
             var sample = arange(maxGrid, dtype, device).view(1, 1, maxGrid);
-            var inside = sample.lt(grid).logical_and(c.ge(-1.0)).logical_and(c.le((double)size));
+            var c = Coordinate(Start.index_select(0, rows).view(n, 1, 1), BinSize.index_select(0, rows).view(n, 1, 1), grid,
+                arange(bins, dtype, device).view(1, bins, 1), sample);
+            var inside = sample.lt(grid).logical_and(c.ge(-1.0)).logical_and(c.le(size));
             c = c.clamp_min(0.0).nan_to_num(0.0, 0.0, 0.0);
-            var low = c.floor().clamp_max(size - 1);
-            var atEdge = low.ge(size - 1);
+            var low = c.floor().minimum(last);
+            var atEdge = low.ge(last);
             c = where(atEdge, low, c);
             var high = where(atEdge, low, low.add(1.0));
             var frac = c.sub(low);
