@@ -27,7 +27,7 @@ public sealed class Build : BuildBase
     [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
     public string? TestFilter;
 
-    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce / coco-scale for that check alone (default: everything)")]
+    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce / coco-scale / roialign-peak for that check alone (default: everything)")]
     public string? BenchFilter;
 
     string Solution => Root("MLOps.sln");
@@ -253,7 +253,7 @@ public sealed class Build : BuildBase
         });
 
     /// <summary>Checks of tests/D2.Benchmarks that run as their own command rather than as BenchmarkDotNet benchmarks.</summary>
-    static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale"];
+    static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale", "roialign-peak"];
 
     Target Bench => _ => _
         .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")

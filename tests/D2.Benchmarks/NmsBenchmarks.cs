@@ -5,54 +5,76 @@ using static TorchSharp.torch;
 
 namespace D2.Benchmarks;
 
-/// <summary>NMS over 5,000 RPN-like proposals of an 800 x 1333 image at RPN's threshold 0.7: ours against TorchSharp's torchvision.</summary>
+/// <summary>
+/// NMS over 5,000 RPN-like proposals of an 800 x 1333 image at RPN's threshold 0.7, and batched NMS over 5,000 boxes
+/// in 80 categories at the box head's 0.5: the managed kernel (the CPU path) against the tensor-op path (the CUDA
+/// path, forced onto CPU tensors). The slow torchvision peer has its own class, <see cref="TorchVisionNmsBenchmarks"/>.
+/// </summary>
 public class NmsBenchmarks
 {
-    const int Count = 5000;
-    const double Threshold = 0.7;
+    const int Count = 5000, Categories = 80;
     Tensor _boxes = null!;
     Tensor _scores = null!;
+    Tensor _classes = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _boxes = Proposals.Random(Count, 1333, 800, 16, 512, seed: 1);
         _scores = rand(Count, generator: new Generator(2));
-        // Same kept set, or the comparison means nothing (scores are distinct, so tie order plays no part).
+        _classes = randint(0, Categories, [Count], generator: new Generator(3));
+        // Same kept sets, or the comparison means nothing.
         using var scope = NewDisposeScope();
-        var ours = NMS.Nms(_boxes, _scores, Threshold);
-        var peer = torchvision.ops.nms(_boxes, _scores, Threshold);
-        if (ours.shape[0] != peer.shape[0] || !ours.eq(peer).all().item<bool>())
-            throw new InvalidOperationException($"NMS results differ: ours kept {ours.shape[0]}, torchvision {peer.shape[0]}.");
-        Console.WriteLine($"// NMS keeps {ours.shape[0]} of {Count} boxes (both implementations agree).");
+        var kernel = NMS.Nms(_boxes, _scores, 0.7);
+        var kernelBatched = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+        Tensor ops, opsBatched;
+        using (TensorOpPath.Force())
+        {
+            ops = NMS.Nms(_boxes, _scores, 0.7);
+            opsBatched = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+        }
+        if (!Same(kernel, ops) || !Same(kernelBatched, opsBatched))
+            throw new InvalidOperationException("The managed and tensor-op NMS keep different boxes.");
+        Console.WriteLine($"// NMS keeps {kernel.shape[0]} of {Count} boxes; batched NMS ({Categories} categories) {kernelBatched.shape[0]}; both paths agree.");
     }
+
+    internal static bool Same(Tensor a, Tensor b) => a.shape[0] == b.shape[0] && a.eq(b).all().item<bool>();
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _boxes.Dispose();
         _scores.Dispose();
+        _classes.Dispose();
     }
 
-    [Benchmark(Baseline = true, Description = "torchvision.ops.nms (TorchSharp)")]
-    public long TorchVisionNms()
+    [Benchmark(Baseline = true, Description = "NMS 5000, 0.7: managed kernel (CPU path)")]
+    public long Managed()
     {
-        using var keep = torchvision.ops.nms(_boxes, _scores, Threshold);
+        using var keep = NMS.Nms(_boxes, _scores, 0.7);
         return keep.shape[0];
     }
 
-    [Benchmark(Description = "D2 NMS.Nms (managed)")]
-    public long D2Nms()
-    {
-        using var keep = NMS.Nms(_boxes, _scores, Threshold);
-        return keep.shape[0];
-    }
-
-    [Benchmark(Description = "D2 NMS.Nms (tensor-op, the CUDA path, on CPU)")]
-    public long D2NmsTensorOps()
+    [Benchmark(Description = "NMS 5000, 0.7: tensor-op (CUDA path) on CPU")]
+    public long TensorOps()
     {
         using var forced = TensorOpPath.Force();
-        using var keep = NMS.Nms(_boxes, _scores, Threshold);
+        using var keep = NMS.Nms(_boxes, _scores, 0.7);
+        return keep.shape[0];
+    }
+
+    [Benchmark(Description = "batched NMS 5000, 80 categories, 0.5: managed kernel (CPU path)")]
+    public long BatchedManaged()
+    {
+        using var keep = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+        return keep.shape[0];
+    }
+
+    [Benchmark(Description = "batched NMS 5000, 80 categories, 0.5: tensor-op (CUDA path) on CPU")]
+    public long BatchedTensorOps()
+    {
+        using var forced = TensorOpPath.Force();
+        using var keep = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
         return keep.shape[0];
     }
 }

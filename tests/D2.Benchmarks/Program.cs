@@ -7,6 +7,7 @@ using D2.Benchmarks;
 // `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
 // `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes
 // (`coco-scale-load MODE JSON ROOT` is its child process: one load, one process; `coco-scale-write PATH` writes the json alone).
+// `... -- roialign-peak` times ROIAlign's two paths and reports their peak resident memory (native, unlike BenchmarkDotNet's).
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
@@ -24,6 +25,8 @@ if (args is ["coco-scale-write", var path])
     CocoScaleJson.Write(path);
     return 0;
 }
+if (args is ["roialign-peak", ..])
+    return RoiAlignPeakCheck.Run();
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;

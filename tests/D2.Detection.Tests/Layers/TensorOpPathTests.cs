@@ -57,6 +57,39 @@ public class TensorOpPathTests
             Assert.That(opsGrads[i].sub(kernelGrads[i]).abs().max().to(ScalarType.Float64).item<double>(), Is.LessThanOrEqualTo(1e-5), $"level {i} gradient");
     }
 
+    [TestCase(1L)]
+    [TestCase(3000L)]
+    public void RoiAlign_tensor_ops_split_into_small_chunks_still_match_the_kernel(long budget)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(13);
+        Tensor[] maps = [randn([2, 4, 30, 41], generator: g), randn([2, 4, 15, 21], generator: g)];
+        double[] scales = [1.0 / 4, 1.0 / 8];
+        // Mixed sizes and aspect ratios, so chunks of one window-size group pad smaller windows to their largest.
+        var rois = RandomRois(g, 40, 2, 164, 120, 120);
+        var levels = randint(0, 2, [40], generator: g);
+        var upstream = randn([40, 4, 7, 5], generator: g);
+        var (kernelOut, kernelGrads) = PoolWithGrads(maps, rois, levels, scales, 0, true, upstream, force: false);
+        var inputs = maps.Select(m => m.detach().clone().requires_grad_(true)).ToArray();
+        var options = new RoiAlignOptions(7, 5, scales, 0, true);
+        var output = ROIAlignTensorOps.Pool(inputs, rois, levels, options, chunkElements: budget);
+        output.mul(upstream).sum().backward();
+        Assert.That(output.sub(kernelOut).abs().max().item<float>(), Is.LessThanOrEqualTo(1e-5f));
+        for (var i = 0; i < maps.Length; i++)
+            Assert.That(inputs[i].grad!.sub(kernelGrads[i]).abs().max().item<float>(), Is.LessThanOrEqualTo(1e-5f), $"level {i} gradient");
+    }
+
+    [Test]
+    public void RoiAlign_tensor_ops_reject_a_batch_index_outside_the_batch()
+    {
+        using var scope = NewDisposeScope();
+        using var forced = TensorOpPath.Force();
+        var map = randn([2, 3, 10, 10]);
+        var rois = tensor(new float[] { 0, 1, 1, 20, 20, 2, 1, 1, 20, 20 }, [2, 5]);
+        var error = Assert.Throws<ArgumentException>(() => ROIAlign.RoiAlign(map, rois, (7, 7), 0.25, 0, true));
+        Assert.That(error!.Message, Does.Contain("ROI 1").And.Contain("batch index"));
+    }
+
     [Test]
     public void RoiAlign_single_level_and_half_precision_match_the_kernel()
     {
