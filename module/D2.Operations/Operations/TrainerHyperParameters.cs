@@ -31,6 +31,9 @@ public static class TrainerHyperParameters
 
     public const string ClassName = "class-name";
 
+    /// <summary>Detectron2's --num-gpus: worker processes per instance (default: one per GPU, one on a CPU instance).</summary>
+    public const string NumGpus = "num-gpus";
+
     /// <summary>The channel the training data is mounted from (/opt/ml/input/data/training).</summary>
     public const string TrainingChannel = "training";
 
@@ -39,7 +42,7 @@ public static class TrainerHyperParameters
 
     /// <summary>Every name above that is a hyperparameter.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [ConfigFile, LocalConfigFile, Opts, Resume, EvalOnly, Seed, TrainDatasets, TestDatasets, TrainingAnnotations, ValidationAnnotations, ClassName];
+        [ConfigFile, LocalConfigFile, Opts, Resume, EvalOnly, Seed, TrainDatasets, TestDatasets, TrainingAnnotations, ValidationAnnotations, ClassName, NumGpus];
 
     /// <summary>Detectron2 overrides as the <c>opts</c> value: <c>KEY VALUE KEY VALUE</c>.</summary>
     public static string FormatOpts(IEnumerable<KeyValuePair<string, string>> overrides)

@@ -25,6 +25,7 @@ internal sealed class Hyperparameters
     public const string TrainingAnnotations = TrainerHyperParameters.TrainingAnnotations;
     public const string ValidationAnnotations = TrainerHyperParameters.ValidationAnnotations;
     public const string ClassName = TrainerHyperParameters.ClassName;
+    public const string NumGpus = TrainerHyperParameters.NumGpus;
 
     /// <summary>Every key a job may set, with what it does (printed when a key is unknown).</summary>
     public static IReadOnlyDictionary<string, string> Known { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -40,6 +41,7 @@ internal sealed class Hyperparameters
         [TrainingAnnotations] = "the COCO or VIA json of the training channel, relative to it (default: the only one found)",
         [ValidationAnnotations] = "the COCO or VIA json of the validation channel, relative to it (default: the only one found)",
         [ClassName] = "the class name of VIA datasets, which carry none (default balloon)",
+        [NumGpus] = "worker processes per instance, as Detectron2's --num-gpus (default: one per GPU of the instance, one on a CPU instance)",
     };
 
     private readonly Dictionary<string, string> _values;
