@@ -18,7 +18,7 @@ public class LocalSageMakerFaultTests
 {
     const string TinyOpts = "MODEL.FPN.OUT_CHANNELS 32 MODEL.ROI_BOX_HEAD.FC_DIM 64 MODEL.RPN.BATCH_SIZE_PER_IMAGE 32 "
         + "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE 32 INPUT.MIN_SIZE_TRAIN (120,) INPUT.MAX_SIZE_TRAIN 160 SOLVER.IMS_PER_BATCH 2 "
-        + "SOLVER.WARMUP_ITERS 2 SOLVER.STEPS (100000,) TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SOLVER.CHECKPOINT_PERIOD 100000";
+        + "SOLVER.WARMUP_ITERS 2 SOLVER.STEPS (1000000,) TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SOLVER.CHECKPOINT_PERIOD 100000";
 
     string root = "";
 
@@ -56,6 +56,10 @@ public class LocalSageMakerFaultTests
         Assert.That(job.FailureReason, Does.StartWith($"AlgorithmError: rank 1 of 2 on {victimHost} was killed by signal 9"));
         Assert.That(job.FailureReason, Does.Not.Contain("rank 0 of 2 on algo-1:"), "rank 0 only lost its peer: a symptom");
     }
+
+    [Test]
+    public void The_local_SageMaker_and_the_trainer_agree_on_the_exit_code_of_a_rank_that_lost_its_peers() =>
+        Assert.That(D2.Operations.Operations.TrainerExitCodes.PeerLost, Is.EqualTo(D2.Detection.Distributed.PeerLoss.ExitCode));
 
     [Test]
     public async Task StopTrainingJob_on_two_instances_gives_one_checkpoint_and_a_job_that_resumes_at_the_next_iteration()

@@ -19,10 +19,13 @@ public sealed partial class GpuArchitectureMatrix
 
     private readonly Dictionary<string, GpuArchitecture> _byFamily = new(StringComparer.Ordinal);
 
-    private GpuArchitectureMatrix(IReadOnlyList<GpuArchitecture> architectures, string source)
+    private readonly Dictionary<string, int> _gpusPerInstance;
+
+    private GpuArchitectureMatrix(IReadOnlyList<GpuArchitecture> architectures, string source, Dictionary<string, int>? gpusPerInstance = null)
     {
         Architectures = architectures;
         Source = source;
+        _gpusPerInstance = gpusPerInstance ?? new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var architecture in architectures)
         {
             foreach (var family in architecture.InstanceFamilies)
@@ -141,7 +144,43 @@ public sealed partial class GpuArchitectureMatrix
             architectures.Add(new GpuArchitecture(name, backend, package, Text(entry, "baseImage", where), capabilities, families));
         }
 
-        return new GpuArchitectureMatrix(architectures, source);
+        var gpus = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (root["gpusPerInstance"] is JsonNode counts)
+        {
+            if (counts is not JsonObject map)
+            {
+                throw new FormatException($"{source}: 'gpusPerInstance' must be an object of instance type -> GPU count.");
+            }
+
+            foreach (var (type, count) in map.Where(m => !m.Key.StartsWith('$')))
+            {
+                var family = FamilyOf(type);
+                if (family is null || !architectures.Any(a => a.IsGpu && a.InstanceFamilies.Contains(family)))
+                {
+                    throw new FormatException($"{source}: gpusPerInstance '{type}' is not an instance type of a cuda entry's family.");
+                }
+
+                if (count is not JsonValue value || !value.TryGetValue<int>(out var n) || n < 1)
+                {
+                    throw new FormatException($"{source}: gpusPerInstance '{type}' must be a positive integer.");
+                }
+
+                gpus[type] = n;
+            }
+        }
+
+        return new GpuArchitectureMatrix(architectures, source, gpus);
+    }
+
+    /// <summary>
+    /// The trainer's workers on one instance of <paramref name="instanceType"/>: one per GPU (gpusPerInstance, else one
+    /// for a cuda family), one on a CPU instance.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a SageMaker training instance type, or a family the matrix does not serve.</exception>
+    public int WorkersPerInstance(string instanceType)
+    {
+        var architecture = ForInstanceType(instanceType, InstanceTypeUse.Training);
+        return architecture.IsGpu && _gpusPerInstance.TryGetValue(instanceType, out var gpus) ? gpus : 1;
     }
 
     /// <summary>The architecture named <paramref name="name"/> (e.g. <c>ampere</c>).</summary>

@@ -39,7 +39,9 @@ internal static class SageMakerLaunch
         var failures = Directory.CreateTempSubdirectory("d2-worker-failures-");
         try
         {
-            var launcher = new WorkerLauncher(fileName, arguments, plan.WorkersPerHost, cluster.NumMachines, cluster.MachineRank, cluster.DistUrl())
+            // One host: its workers meet on loopback at a free port, whatever the host is called.
+            var distUrl = cluster.NumMachines == 1 ? "auto" : cluster.DistUrl();
+            var launcher = new WorkerLauncher(fileName, arguments, plan.WorkersPerHost, cluster.NumMachines, cluster.MachineRank, distUrl)
             {
                 Cuda = plan.Cuda,
                 Environment = cluster.WorkerEnvironment(),
@@ -51,7 +53,7 @@ internal static class SageMakerLaunch
             {
                 var world = launcher.WorldSize;
                 var reason = result.Reason
-                    ?? $"AlgorithmError: rank {rank} of {world} on {cluster.CurrentHost} {result.Cause} without writing a reason (see its log).";
+                    ?? $"AlgorithmError: rank {rank} of {world} on {cluster.CurrentHost} {result.Cause}" + (result.ExitCode > 128 ? "." : " without writing a reason (see its log).");
                 if (result.FollowedBy is { Count: > 0 } others)
                     reason += $" Then rank{(others.Count > 1 ? "s" : "")} {string.Join(", ", others)} on {cluster.CurrentHost} failed too.";
                 FailureFile.Write(paths.FailureFile, reason);
