@@ -141,7 +141,13 @@ public sealed partial class GpuArchitectureMatrix
             }
 
             var package = entry["libTorchPackage"] is null ? null : Text(entry, "libTorchPackage", where);
-            architectures.Add(new GpuArchitecture(name, backend, package, Text(entry, "baseImage", where), capabilities, families));
+            var nccl = entry["ncclPackage"] is null ? null : Text(entry, "ncclPackage", where);
+            if (nccl is not null && (backend != "cuda" || !NcclPin().IsMatch(nccl)))
+            {
+                throw new FormatException($"{where}: 'ncclPackage' is for cuda entries and reads libnccl2=VERSION+cudaX.Y (got '{nccl}').");
+            }
+
+            architectures.Add(new GpuArchitecture(name, backend, package, Text(entry, "baseImage", where), capabilities, families, nccl));
         }
 
         var gpus = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -292,6 +298,9 @@ public sealed partial class GpuArchitectureMatrix
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
     private static partial Regex TagPart();
+
+    [GeneratedRegex(@"^libnccl2=[0-9][0-9.]*-[0-9]+\+cuda[0-9]+\.[0-9]+$")]
+    private static partial Regex NcclPin();
 
     [GeneratedRegex("^sm_[0-9]{2,3}[a-z]?$")]
     private static partial Regex ComputeCapability();

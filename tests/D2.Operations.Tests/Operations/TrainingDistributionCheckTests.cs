@@ -36,7 +36,7 @@ public class TrainingDistributionCheckTests
         string instanceType, int instances, string opts, string? numGpus, string field, string message)
     {
         await using var local = await OperationsHarness.StartAsync();
-        var error = Assert.ThrowsAsync<InvalidProfileException>(() =>
+        var error = await Assert.ThrowsAsync<InvalidProfileException>(() =>
             local.Context.Training.StartTrainingAsync(Distributed(local, instanceType, instances, opts, numGpus)));
         Assert.That(error!.Field, Is.EqualTo(field), error.Message);
         Assert.That(error.Message, Does.Contain(message));
