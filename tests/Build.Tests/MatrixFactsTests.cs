@@ -24,6 +24,8 @@ public class MatrixFactsTests
         {
             facts.Add(entry.GetProperty("baseImage").GetString()!);
             facts.Add(entry.GetProperty("libTorchPackage").GetString()!);
+            if (entry.TryGetProperty("ncclPackage", out var nccl))
+                facts.Add(nccl.GetString()!);
             foreach (var capability in entry.GetProperty("computeCapabilities").EnumerateArray())
                 facts.Add(capability.GetString()!);
         }

@@ -29,7 +29,7 @@ public class LocalSageMakerCommandTests
             File.Delete(Path.Combine(data, "train", "annotations.json"));
             File.Delete(Path.Combine(data, "val", "via_region_data.json"));
 
-            using var server = LocalSageMaker.Start(Path.Combine(root, "state"));
+            using var server = LocalSageMakerProcess.Start(Path.Combine(root, "state"));
             using var client = new SageMakerClient(new AwsClientOptions { Region = "us-east-1", ServiceUrls = { ["sagemaker"] = server.Url } });
             Channel ChannelOf(string name, string folder) => new()
             {
@@ -92,7 +92,7 @@ public class LocalSageMakerCommandTests
             Assert.That(exit, Is.Zero, stderr);
             File.Delete(Path.Combine(data, "train", "annotations.json"));
 
-            using var server = LocalSageMaker.Start(Path.Combine(root, "state"));
+            using var server = LocalSageMakerProcess.Start(Path.Combine(root, "state"));
             using var client = new SageMakerClient(new AwsClientOptions { Region = "us-east-1", ServiceUrls = { ["sagemaker"] = server.Url } });
             await client.CreateTrainingJobAsync(new CreateTrainingJobRequest
             {
@@ -153,64 +153,5 @@ public class LocalSageMakerCommandTests
         while (reader.GetNextEntry() is { } entry)
             names.Add(entry.Name.TrimStart('.', '/'));
         return names;
-    }
-
-    /// <summary>`d2 local-sagemaker --port 0` as a child process; its URL read from the first line it prints.</summary>
-    sealed class LocalSageMaker : IDisposable
-    {
-        readonly Process _process;
-        readonly ConcurrentQueue<string> _lines = new();
-
-        LocalSageMaker(Process process, Uri url)
-        {
-            _process = process;
-            Url = url;
-        }
-
-        public Uri Url { get; }
-        public string Output => string.Join('\n', _lines);
-
-        public static LocalSageMaker Start(string root)
-        {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"), "local-sagemaker", "--port", "0", "--root", root })
-                info.ArgumentList.Add(arg);
-            var process = Process.Start(info)!;
-            var lines = new ConcurrentQueue<string>();
-            var url = new TaskCompletionSource<Uri>();
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null)
-                    return;
-                lines.Enqueue(e.Data);
-                if (Regex.Match(e.Data, @"listening on (http://\S+)") is { Success: true } m)
-                    url.TrySetResult(new Uri(m.Groups[1].Value));
-            };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (!url.Task.Wait(TimeSpan.FromSeconds(60)))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("d2 local-sagemaker printed no URL within 60 s:\n" + string.Join('\n', lines));
-            }
-            var server = new LocalSageMaker(process, url.Task.Result);
-            foreach (var line in lines)
-                server._lines.Enqueue(line);
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) server._lines.Enqueue(e.Data); };
-            return server;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                // SIGTERM: the graceful stop the command promises.
-                Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
-                if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
-                    _process.Kill(entireProcessTree: true);
-            }
-            _process.Dispose();
-        }
     }
 }

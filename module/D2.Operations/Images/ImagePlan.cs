@@ -65,6 +65,11 @@ public sealed partial class ImagePlan
                     new("VERSION", version),
                     new("GIT_REVISION", gitRevision),
                 ];
+                if (component.Name == "trainer" && architecture.NcclPackage is { } nccl)
+                {
+                    buildArguments.Add(new("NCCL_PACKAGE", nccl));
+                }
+
                 List<KeyValuePair<string, string>> labels =
                 [
                     new("org.opencontainers.image.version", version),

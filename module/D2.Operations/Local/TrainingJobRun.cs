@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using D2.Operations.Operations;
 
 namespace D2.Operations.Local;
 
@@ -11,15 +12,28 @@ namespace D2.Operations.Local;
 /// With ResourceConfig.InstanceCount N &gt; 1 each host algo-1..algo-N gets its own tree and process, on loopback
 /// (MASTER_ADDR 127.0.0.1 and a free MASTER_PORT in their environment stand in for SageMaker's host names). algo-1's
 /// process is the job's: its log feeds the metrics, it receives the stop signal (the trainer's ranks agree on when to
-/// stop), and its tree is packed; the others are waited for and their failures reported.
+/// stop), and its tree is packed; the others are waited for. As SageMaker ends a job when one host fails, a failed host
+/// gives the others <see cref="FailedHostGrace"/> to end before they are killed. The FailureReason is the root cause's:
+/// the failure file of the host that failed first for its own reason, not of those that exited with
+/// <see cref="TrainerExitCodes.PeerLost"/> because it went away.
 /// </remarks>
 internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, TrainingJob job, MetricCollector metrics)
 {
     private static readonly TimeSpan CompanionGrace = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FailedHostGrace = TimeSpan.FromSeconds(15);
 
     private readonly TrainingWorkspace _workspace = Workspaces(context, job)[0];
     private readonly List<TrainingWorkspace> _companions = [.. Workspaces(context, job).Skip(1)];
-    private TrainingWorkspace? _failedCompanion;
+    private TrainingWorkspace? _failedHost;
+
+    /// <summary>How and when one host's process ended.</summary>
+    private sealed record HostExit(TrainingWorkspace Workspace, int Code, DateTime At);
+
+    private static async Task<HostExit> ExitOf(TrainingWorkspace workspace, LocalProcess process)
+    {
+        var code = await process.WaitForExitAsync().ConfigureAwait(false);
+        return new HostExit(workspace, code, DateTime.UtcNow);
+    }
 
     private static List<TrainingWorkspace> Workspaces(LocalContext context, TrainingJob job)
     {
@@ -159,18 +173,37 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
 
         using (process)
         {
-            var exited = process.WaitForExitAsync();
+            var exited = ExitOf(_workspace, process);
+            var companionExits = companions.Select(c => ExitOf(c.Workspace, c.Process)).ToList();
+            DateTime? killAt = null;
             var maxRuntime = (int?)request["StoppingCondition"]?["MaxRuntimeInSeconds"];
             var deadline = maxRuntime is int seconds ? DateTime.UtcNow.AddSeconds(seconds) : DateTime.MaxValue;
             var syncEvery = context.Options.CheckpointSyncInterval;
             while (!exited.IsCompleted)
             {
-                var remaining = deadline - DateTime.UtcNow;
+                var remaining = (killAt ?? deadline) < deadline ? killAt!.Value - DateTime.UtcNow : deadline - DateTime.UtcNow;
                 var wait = remaining < syncEvery ? remaining : syncEvery;
                 if (wait > TimeSpan.Zero)
-                    await Task.WhenAny(exited, Task.Delay(wait)).ConfigureAwait(false);
+                {
+                    var watched = new List<Task> { exited, Task.Delay(wait) };
+                    if (killAt is null)
+                        watched.AddRange(companionExits);
+                    await Task.WhenAny(watched).ConfigureAwait(false);
+                }
                 if (exited.IsCompleted)
                     break;
+                if (killAt is null && companionExits.FirstOrDefault(e => e.IsCompleted && e.Result.Code != 0) is { } failed)
+                {
+                    killAt = DateTime.UtcNow + FailedHostGrace;
+                    context.Log($"training job {job.Name}: {failed.Result.Workspace.Host} exited with code {failed.Result.Code}; "
+                        + $"the other hosts get {FailedHostGrace.TotalSeconds:0} s to end");
+                }
+                if (killAt is not null && DateTime.UtcNow >= killAt)
+                {
+                    context.Log($"training job {job.Name}: algo-1 still running {FailedHostGrace.TotalSeconds:0} s after a host failed; killing it");
+                    process.Kill();
+                    killAt = DateTime.MaxValue;
+                }
                 if (DateTime.UtcNow >= deadline)
                 {
                     deadline = DateTime.MaxValue;
@@ -180,8 +213,8 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
                 if (checkpointSource is not null)
                     LocalFiles.CopyChanged(checkpointDir, checkpointSource);
             }
-            var code = await exited.ConfigureAwait(false);
-            code = await WaitForCompanionsAsync(companions, code).ConfigureAwait(false);
+            var first = await exited.ConfigureAwait(false);
+            var code = await WaitForCompanionsAsync(companions, companionExits, first).ConfigureAwait(false);
             lock (job.Gate)
             {
                 job.Process = null;
@@ -198,29 +231,32 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
     }
 
     /// <summary>The other hosts end with algo-1 (they share its collectives); one still running after the grace period is
-    /// killed. The job's exit code is algo-1's, or the first failed host's when algo-1 succeeded.</summary>
-    private async Task<int> WaitForCompanionsAsync(List<(TrainingWorkspace Workspace, LocalProcess Process)> companions, int code)
+    /// killed. The job's exit code is the root cause's: the first host to fail with another code than
+    /// <see cref="TrainerExitCodes.PeerLost"/>, else the first to fail.</summary>
+    private async Task<int> WaitForCompanionsAsync(List<(TrainingWorkspace Workspace, LocalProcess Process)> companions, List<Task<HostExit>> exits, HostExit first)
     {
-        foreach (var (workspace, companion) in companions)
+        var all = new List<HostExit> { first };
+        for (var i = 0; i < companions.Count; i++)
         {
+            var (workspace, companion) = companions[i];
             using (companion)
             {
-                var exited = companion.WaitForExitAsync();
-                if (await Task.WhenAny(exited, Task.Delay(CompanionGrace)).ConfigureAwait(false) != exited)
+                if (await Task.WhenAny(exits[i], Task.Delay(CompanionGrace)).ConfigureAwait(false) != exits[i])
                 {
                     context.Log($"training job {job.Name}: {workspace.Host} still running {CompanionGrace.TotalSeconds:0} s after algo-1 ended; killing it");
                     companion.Kill();
                 }
-                var companionCode = await exited.ConfigureAwait(false);
-                companion.WriteLog($"[local-sagemaker] process exited with code {companionCode}");
-                if (companionCode != 0 && code == 0)
-                {
-                    code = companionCode;
-                    _failedCompanion = workspace;
-                }
+                var exit = await exits[i].ConfigureAwait(false);
+                companion.WriteLog($"[local-sagemaker] process exited with code {exit.Code}");
+                all.Add(exit);
             }
         }
-        return code;
+        var failed = all.Where(e => e.Code != 0).OrderBy(e => e.At).ToList();
+        if (failed.Count == 0)
+            return 0;
+        var root = failed.FirstOrDefault(e => e.Code != TrainerExitCodes.PeerLost) ?? failed[0];
+        _failedHost = root.Workspace;
+        return root.Code;
     }
 
     private static int FreePort()
@@ -271,7 +307,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
 
     private string FailureReason(int exitCode)
     {
-        var workspace = _failedCompanion ?? _workspace;
+        var workspace = _failedHost ?? _workspace;
         if (File.Exists(workspace.FailureFile))
         {
             var text = File.ReadAllText(workspace.FailureFile).Trim();

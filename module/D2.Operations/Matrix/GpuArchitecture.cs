@@ -7,13 +7,15 @@ namespace D2.Operations.Matrix;
 /// <param name="BaseImage">Runtime base image (the Dockerfiles' BASE_IMAGE build argument).</param>
 /// <param name="ComputeCapabilities">CUDA targets (<c>sm_80</c>, ...); empty for CPU.</param>
 /// <param name="InstanceFamilies">SageMaker families without the size (<c>ml.g5</c>, ...).</param>
+/// <param name="NcclPackage">cuda only: the pinned apt package of NCCL the trainer image installs (<c>libnccl2=VERSION</c>).</param>
 public sealed record GpuArchitecture(
     string Name,
     string TorchBackend,
     string? LibTorchPackage,
     string BaseImage,
     IReadOnlyList<string> ComputeCapabilities,
-    IReadOnlyList<string> InstanceFamilies)
+    IReadOnlyList<string> InstanceFamilies,
+    string? NcclPackage = null)
 {
     public bool IsGpu => TorchBackend == "cuda";
 

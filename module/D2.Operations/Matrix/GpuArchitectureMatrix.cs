@@ -19,10 +19,13 @@ public sealed partial class GpuArchitectureMatrix
 
     private readonly Dictionary<string, GpuArchitecture> _byFamily = new(StringComparer.Ordinal);
 
-    private GpuArchitectureMatrix(IReadOnlyList<GpuArchitecture> architectures, string source)
+    private readonly Dictionary<string, int> _gpusPerInstance;
+
+    private GpuArchitectureMatrix(IReadOnlyList<GpuArchitecture> architectures, string source, Dictionary<string, int>? gpusPerInstance = null)
     {
         Architectures = architectures;
         Source = source;
+        _gpusPerInstance = gpusPerInstance ?? new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var architecture in architectures)
         {
             foreach (var family in architecture.InstanceFamilies)
@@ -138,10 +141,52 @@ public sealed partial class GpuArchitectureMatrix
             }
 
             var package = entry["libTorchPackage"] is null ? null : Text(entry, "libTorchPackage", where);
-            architectures.Add(new GpuArchitecture(name, backend, package, Text(entry, "baseImage", where), capabilities, families));
+            var nccl = entry["ncclPackage"] is null ? null : Text(entry, "ncclPackage", where);
+            if (nccl is not null && (backend != "cuda" || !NcclPin().IsMatch(nccl)))
+            {
+                throw new FormatException($"{where}: 'ncclPackage' is for cuda entries and reads libnccl2=VERSION+cudaX.Y (got '{nccl}').");
+            }
+
+            architectures.Add(new GpuArchitecture(name, backend, package, Text(entry, "baseImage", where), capabilities, families, nccl));
         }
 
-        return new GpuArchitectureMatrix(architectures, source);
+        var gpus = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (root["gpusPerInstance"] is JsonNode counts)
+        {
+            if (counts is not JsonObject map)
+            {
+                throw new FormatException($"{source}: 'gpusPerInstance' must be an object of instance type -> GPU count.");
+            }
+
+            foreach (var (type, count) in map.Where(m => !m.Key.StartsWith('$')))
+            {
+                var family = FamilyOf(type);
+                if (family is null || !architectures.Any(a => a.IsGpu && a.InstanceFamilies.Contains(family)))
+                {
+                    throw new FormatException($"{source}: gpusPerInstance '{type}' is not an instance type of a cuda entry's family.");
+                }
+
+                if (count is not JsonValue value || !value.TryGetValue<int>(out var n) || n < 1)
+                {
+                    throw new FormatException($"{source}: gpusPerInstance '{type}' must be a positive integer.");
+                }
+
+                gpus[type] = n;
+            }
+        }
+
+        return new GpuArchitectureMatrix(architectures, source, gpus);
+    }
+
+    /// <summary>
+    /// The trainer's workers on one instance of <paramref name="instanceType"/>: one per GPU (gpusPerInstance, else one
+    /// for a cuda family), one on a CPU instance.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a SageMaker training instance type, or a family the matrix does not serve.</exception>
+    public int WorkersPerInstance(string instanceType)
+    {
+        var architecture = ForInstanceType(instanceType, InstanceTypeUse.Training);
+        return architecture.IsGpu && _gpusPerInstance.TryGetValue(instanceType, out var gpus) ? gpus : 1;
     }
 
     /// <summary>The architecture named <paramref name="name"/> (e.g. <c>ampere</c>).</summary>
@@ -253,6 +298,9 @@ public sealed partial class GpuArchitectureMatrix
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
     private static partial Regex TagPart();
+
+    [GeneratedRegex(@"^libnccl2=[0-9][0-9.]*-[0-9]+\+cuda[0-9]+\.[0-9]+$")]
+    private static partial Regex NcclPin();
 
     [GeneratedRegex("^sm_[0-9]{2,3}[a-z]?$")]
     private static partial Regex ComputeCapability();

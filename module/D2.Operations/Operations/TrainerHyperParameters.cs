@@ -34,6 +34,9 @@ public static class TrainerHyperParameters
     /// <summary>The label attribute of Ground Truth manifests (the labeling job's LabelAttributeName).</summary>
     public const string LabelAttributeName = "label-attribute-name";
 
+    /// <summary>Detectron2's --num-gpus: worker processes per instance (default: one per GPU, one on a CPU instance).</summary>
+    public const string NumGpus = "num-gpus";
+
     /// <summary>The channel the training data is mounted from (/opt/ml/input/data/training).</summary>
     public const string TrainingChannel = "training";
 
@@ -42,7 +45,7 @@ public static class TrainerHyperParameters
 
     /// <summary>Every name above that is a hyperparameter.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [ConfigFile, LocalConfigFile, Opts, Resume, EvalOnly, Seed, TrainDatasets, TestDatasets, TrainingAnnotations, ValidationAnnotations, ClassName, LabelAttributeName];
+        [ConfigFile, LocalConfigFile, Opts, Resume, EvalOnly, Seed, TrainDatasets, TestDatasets, TrainingAnnotations, ValidationAnnotations, ClassName, LabelAttributeName, NumGpus];
 
     /// <summary>Detectron2 overrides as the <c>opts</c> value: <c>KEY VALUE KEY VALUE</c>.</summary>
     public static string FormatOpts(IEnumerable<KeyValuePair<string, string>> overrides)

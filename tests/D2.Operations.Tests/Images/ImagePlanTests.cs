@@ -34,6 +34,8 @@ public class ImagePlanTests
                 Assert.That(arguments["GPU_ARCH"], Is.EqualTo(name));
                 Assert.That(arguments["VERSION"], Is.EqualTo("1.2.3"));
                 Assert.That(arguments["GIT_REVISION"], Is.EqualTo(Sha));
+                Assert.That(arguments.GetValueOrDefault("NCCL_PACKAGE"), Is.EqualTo(component == "trainer" && entry.TryGetProperty("ncclPackage", out var nccl) ? nccl.GetString() : null),
+                    "the trainer's pinned NCCL, from the matrix");
                 var labels = Pairs(build.Labels);
                 Assert.That(labels["org.opencontainers.image.version"], Is.EqualTo("1.2.3"));
                 Assert.That(labels["org.opencontainers.image.revision"], Is.EqualTo(Sha));
@@ -54,6 +56,7 @@ public class ImagePlanTests
             + " --build-arg BASE_IMAGE=" + Matrix.Get("volta").BaseImage
             + " --build-arg TORCH_BACKEND=cuda --build-arg LIBTORCH_PACKAGE=" + Matrix.Get("volta").LibTorchPackage
             + " --build-arg GPU_ARCH=volta --build-arg VERSION=1.2.3 --build-arg GIT_REVISION=" + Sha
+            + " --build-arg NCCL_PACKAGE=" + Matrix.Get("volta").NcclPackage
             + " --label org.opencontainers.image.version=1.2.3 --label org.opencontainers.image.revision=" + Sha
             + " --label org.opencontainers.image.base.name=" + Matrix.Get("volta").BaseImage
             + " --label com.d2.gpu-arch=volta --label com.d2.torch-backend=cuda --label com.d2.compute-capabilities=sm_70"

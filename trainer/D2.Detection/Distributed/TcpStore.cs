@@ -167,7 +167,7 @@ public sealed class TcpStore : IDisposable
     private void Send(MemoryStream request)
     {
         if (_broken)
-            throw new IOException($"The connection to the rendezvous store at {Host}:{Port} was lost earlier; the job cannot continue.");
+            throw new RendezvousLostException($"The connection to the rendezvous store at {Host}:{Port} was lost earlier; the job cannot continue.");
         Guard(() =>
         {
             _stream.WriteTimeout = (int)Math.Min(int.MaxValue, Timeout.TotalMilliseconds);
@@ -184,7 +184,7 @@ public sealed class TcpStore : IDisposable
             _stream.ReadTimeout = (int)Math.Min(int.MaxValue, (Timeout + extra).TotalMilliseconds + 1000);
             var b = _stream.ReadByte();
             if (b < 0)
-                throw new IOException($"The rendezvous store at {Host}:{Port} closed the connection (rank 0 has probably exited).");
+                throw new RendezvousLostException($"The rendezvous store at {Host}:{Port} closed the connection (rank 0 has probably exited).");
             return (byte)b;
         });
     }
@@ -200,12 +200,12 @@ public sealed class TcpStore : IDisposable
             _broken = true;
             if (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
                 throw new TimeoutException($"The rendezvous store at {Host}:{Port} did not answer in time (rank 0 may be hung or gone).", e);
-            throw new IOException($"Lost the connection to the rendezvous store at {Host}:{Port} (rank 0 has probably exited): {e.Message}", e);
+            throw new RendezvousLostException($"Lost the connection to the rendezvous store at {Host}:{Port} (rank 0 has probably exited): {e.Message}", e);
         }
         catch (Exception e) when (e is SocketException or EndOfStreamException)
         {
             _broken = true;
-            throw new IOException($"Lost the connection to the rendezvous store at {Host}:{Port} (rank 0 has probably exited): {e.Message}", e);
+            throw new RendezvousLostException($"Lost the connection to the rendezvous store at {Host}:{Port} (rank 0 has probably exited): {e.Message}", e);
         }
     }
 

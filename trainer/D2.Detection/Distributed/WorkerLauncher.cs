@@ -6,16 +6,23 @@ using System.Runtime.InteropServices;
 namespace D2.Detection.Distributed;
 
 /// <summary>How a launched job ended.</summary>
-/// <param name="ExitCode">0 when every worker succeeded; else the first failed worker's code (1 when it was killed by a signal)</param>
-/// <param name="FailedRank">the global rank that failed first, or null</param>
-public sealed record LaunchResult(int ExitCode, int? FailedRank, string? Message);
+/// <param name="ExitCode">0 when every worker succeeded; else the root-cause worker's code (128 + N when signal N killed it)</param>
+/// <param name="FailedRank">the root-cause rank (see <see cref="WorkerLauncher"/>), or null</param>
+/// <param name="Reason">what that rank wrote to its failure file (<see cref="WorkerLauncher.FailureFileVariable"/>), or null</param>
+/// <param name="FollowedBy">the ranks of this machine that failed after it</param>
+public sealed record LaunchResult(int ExitCode, int? FailedRank, string? Message, string? Reason = null, IReadOnlyList<int>? FollowedBy = null)
+{
+    /// <summary>The root-cause worker's end in words: "was killed by signal 9 (SIGKILL)" or "exited with code 1".</summary>
+    public string Cause => WorkerLauncher.DescribeExit(ExitCode);
+}
 
 /// <summary>
 /// Detectron2's <c>launch</c> (and torchrun's agent) for one machine: starts one worker process per device with its
 /// rank in the environment (<see cref="DistributedSettings"/>); global rank = machine rank × workers per machine + local
 /// rank. Machine 0 hosts the rendezvous store on --dist-url's port. When a worker fails, the others get
 /// <see cref="GracePeriod"/> to fail on their own (their collectives see the closed connections) and are then killed,
-/// so a job never outlives a dead worker by more than that.
+/// so a job never outlives a dead worker by more than that. The failure reported is the root cause: the first worker
+/// that failed for its own reason (killed, an exception) rather than with <see cref="PeerLoss.ExitCode"/>.
 /// </summary>
 public sealed class WorkerLauncher
 {
@@ -58,6 +65,13 @@ public sealed class WorkerLauncher
 
     /// <summary>Extra variables for every worker (the network interface for NCCL and Gloo, EFA's provider).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Where each worker may write why it failed (one file per rank, named in its <see cref="FailureFileVariable"/>);
+    /// null: nowhere.</summary>
+    public string? FailureDirectory { get; init; }
+
+    /// <summary>The variable that tells a worker the file for its failure reason.</summary>
+    public const string FailureFileVariable = "D2_WORKER_FAILURE_FILE";
 
     /// <summary>Progress lines (worker starts, failures); the workers' own output goes to this process's stdout/stderr.</summary>
     public TextWriter Log { get; init; } = Console.Error;
@@ -106,6 +120,8 @@ public sealed class WorkerLauncher
                     start.Environment["OMP_NUM_THREADS"] = Math.Max(1, System.Environment.ProcessorCount / WorkersPerMachine).ToString(CultureInfo.InvariantCulture);
                 if (Cuda)
                     start.Environment["CUDA_VISIBLE_DEVICES"] = VisibleDevice(local);
+                if (FailureDirectory is not null)
+                    start.Environment[FailureFileVariable] = FailureFile(rank);
                 workers.Add((rank, Process.Start(start) ?? throw new InvalidOperationException($"Could not start worker {rank}: {FileName}")));
             }
             Log.WriteLine($"Launched {WorkersPerMachine} worker(s) on machine {MachineRank} of {NumMachines} (world size {WorldSize}, store {Host}:{Port}).");
@@ -136,6 +152,7 @@ public sealed class WorkerLauncher
     private LaunchResult Supervise(List<(int Rank, Process Process)> workers, CancellationToken cancel)
     {
         var running = workers.ToList();
+        var exited = new List<(int Rank, int Code)>(); // in the order they were seen to exit
         while (running.Count > 0)
         {
             if (cancel.IsCancellationRequested)
@@ -159,23 +176,62 @@ public sealed class WorkerLauncher
             foreach (var worker in running.Where(w => w.Process.HasExited).ToList())
             {
                 running.Remove(worker);
-                var code = worker.Process.ExitCode;
-                if (code == 0)
+                exited.Add((worker.Rank, worker.Process.ExitCode));
+                if (worker.Process.ExitCode == 0)
                     continue;
-                var message = $"Worker rank {worker.Rank} (pid {worker.Process.Id}) failed with exit code {code}" +
-                    (code > 128 ? $" (signal {code - 128})" : "") + "; stopping the other workers.";
-                Log.WriteLine(message);
-                if (!WaitAll(running, GracePeriod))
-                    Log.WriteLine($"Killing workers {string.Join(", ", running.Where(w => !w.Process.HasExited).Select(w => w.Rank))} after {GracePeriod.TotalSeconds:0} s.");
-                return new LaunchResult(code, worker.Rank, message);
+                Log.WriteLine($"Worker rank {worker.Rank} (pid {worker.Process.Id}) {DescribeExit(worker.Process.ExitCode)}; stopping the other workers.");
+                // The others end on their own (their collectives see the closed connections) or are killed; the order in
+                // which they exit tells the cause from the symptoms.
+                var deadline = DateTime.UtcNow + GracePeriod;
+                while (running.Count > 0 && DateTime.UtcNow < deadline)
+                {
+                    foreach (var other in running.Where(w => w.Process.HasExited).ToList())
+                    {
+                        running.Remove(other);
+                        exited.Add((other.Rank, other.Process.ExitCode));
+                    }
+                    Thread.Sleep(20);
+                }
+                if (running.Count > 0)
+                    Log.WriteLine($"Killing workers {string.Join(", ", running.Select(w => w.Rank))} after {GracePeriod.TotalSeconds:0} s.");
+                return RootCause(exited);
             }
             Thread.Sleep(50);
         }
-        var failed = workers.FirstOrDefault(w => w.Process.HasExited && w.Process.ExitCode != 0);
-        return failed.Process is null
-            ? new LaunchResult(0, null, null)
-            : new LaunchResult(failed.Process.ExitCode, failed.Rank, $"Worker rank {failed.Rank} failed with exit code {failed.Process.ExitCode}.");
+        return new LaunchResult(0, null, null);
     }
+
+    /// <summary>The first failure that is not <see cref="PeerLoss.ExitCode"/> (a worker killed, out of memory, or with its
+    /// own exception), else the first failure; the failed workers after it follow.</summary>
+    private LaunchResult RootCause(List<(int Rank, int Code)> exited)
+    {
+        var failed = exited.Where(e => e.Code != 0).ToList();
+        var root = failed.FirstOrDefault(e => e.Code != PeerLoss.ExitCode);
+        if (root == default)
+            root = failed[0];
+        string? reason = null;
+        if (FailureDirectory is not null && File.Exists(FailureFile(root.Rank)))
+            reason = File.ReadAllText(FailureFile(root.Rank)).Trim() is { Length: > 0 } text ? text : null;
+        var message = $"Worker rank {root.Rank} of {WorldSize} {DescribeExit(root.Code)}" + (reason is null ? "." : $": {reason}");
+        return new LaunchResult(root.Code, root.Rank, message, reason, [.. failed.Where(f => f.Rank != root.Rank).Select(f => f.Rank)]);
+    }
+
+    private string FailureFile(int rank) => Path.Combine(FailureDirectory!, $"rank-{rank.ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>An exit code in words; .NET reports a process killed by signal N as 128 + N.</summary>
+    public static string DescribeExit(int code) => code switch
+    {
+        > 128 and < 160 => $"was killed by signal {code - 128}" + (code - 128) switch
+        {
+            9 => " (SIGKILL: out of memory, or killed)",
+            15 => " (SIGTERM)",
+            6 => " (SIGABRT)",
+            11 => " (SIGSEGV)",
+            _ => "",
+        },
+        PeerLoss.ExitCode => $"exited with code {code} (it lost its peers)",
+        _ => $"exited with code {code}",
+    };
 
     private static bool WaitAll(List<(int Rank, Process Process)> workers, TimeSpan grace)
     {

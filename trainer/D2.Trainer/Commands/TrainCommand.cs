@@ -77,7 +77,7 @@ internal static class TrainCommand
             {
                 // A peer died, the rendezvous failed or a backend is missing: name this rank, exit non-zero at once.
                 Console.Error.WriteLine($"d2 train: rank {worker.Rank} of {worker.WorldSize}: {e.Message}");
-                return 1;
+                return PeerLoss.Caused(e) ? PeerLoss.ExitCode : 1;
             }
             catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
             {

@@ -26,6 +26,7 @@ internal sealed class Hyperparameters
     public const string ValidationAnnotations = TrainerHyperParameters.ValidationAnnotations;
     public const string ClassName = TrainerHyperParameters.ClassName;
     public const string LabelAttributeName = TrainerHyperParameters.LabelAttributeName;
+    public const string NumGpus = TrainerHyperParameters.NumGpus;
 
     /// <summary>Every key a job may set, with what it does (printed when a key is unknown).</summary>
     public static IReadOnlyDictionary<string, string> Known { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -42,6 +43,7 @@ internal sealed class Hyperparameters
         [ValidationAnnotations] = "the COCO or VIA json or Ground Truth manifest of the validation channel, relative to it (default: the only one found)",
         [ClassName] = "the class name of VIA datasets, which carry none (default balloon)",
         [LabelAttributeName] = "the label attribute of Ground Truth manifests (default: the only attribute holding bounding-box annotations)",
+        [NumGpus] = "worker processes per instance, as Detectron2's --num-gpus (default: one per GPU of the instance, one on a CPU instance)",
     };
 
     private readonly Dictionary<string, string> _values;

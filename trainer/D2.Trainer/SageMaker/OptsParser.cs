@@ -1,75 +1,21 @@
-using System.Text;
+using D2.Operations.Operations;
 
 namespace D2.Trainer.SageMaker;
 
-/// <summary>
-/// Splits the <c>opts</c> hyperparameter ("SOLVER.MAX_ITER 500 INPUT.MIN_SIZE_TRAIN (640, 672)") into Detectron2's
-/// KEY VALUE list: whitespace separates tokens except inside quotes or brackets, so tuple and list values may keep
-/// their spaces; quotes around a whole token are removed.
-/// </summary>
+/// <summary>The <c>opts</c> hyperparameter as Detectron2's KEY VALUE list (<see cref="TrainerOpts"/>); a malformed one is
+/// the job's input error.</summary>
 internal static class OptsParser
 {
     /// <exception cref="JobInputException">unbalanced quotes or brackets, or an odd number of tokens</exception>
     public static IReadOnlyList<string> Parse(string opts)
     {
-        var tokens = new List<string>();
-        var current = new StringBuilder();
-        var depth = 0;
-        char? quote = null;
-        var quotedWhole = false;
-
-        void Flush()
+        try
         {
-            if (current.Length == 0 && !quotedWhole)
-                return;
-            tokens.Add(current.ToString());
-            current.Clear();
-            quotedWhole = false;
+            return TrainerOpts.Split(opts);
         }
-
-        foreach (var c in opts)
+        catch (FormatException e)
         {
-            if (quote is { } q)
-            {
-                if (c == q)
-                    quote = null;
-                else
-                    current.Append(c);
-                if (depth > 0 && c == q)
-                    current.Append(c);
-                continue;
-            }
-            switch (c)
-            {
-                case '"' or '\'':
-                    quote = c;
-                    if (depth > 0)
-                        current.Append(c); // quotes inside a tuple belong to the YAML value
-                    else
-                        quotedWhole = true;
-                    break;
-                case '(' or '[' or '{':
-                    depth++;
-                    current.Append(c);
-                    break;
-                case ')' or ']' or '}':
-                    if (--depth < 0)
-                        throw new JobInputException($"hyperparameter 'opts': unbalanced '{c}' in \"{opts}\".");
-                    current.Append(c);
-                    break;
-                default:
-                    if (char.IsWhiteSpace(c) && depth == 0)
-                        Flush();
-                    else
-                        current.Append(c);
-                    break;
-            }
+            throw new JobInputException(e.Message, e);
         }
-        if (quote is not null || depth != 0)
-            throw new JobInputException($"hyperparameter 'opts': unbalanced quotes or brackets in \"{opts}\".");
-        Flush();
-        if (tokens.Count % 2 != 0)
-            throw new JobInputException($"hyperparameter 'opts' must be KEY VALUE pairs, but it has {tokens.Count} items: \"{opts}\".");
-        return tokens;
     }
 }

@@ -31,8 +31,8 @@ internal static class SageMakerTrainingJob
         try
         {
             worker = DistributedSettings.FromEnvironment();
-            if (worker is null && SageMakerCluster.Load(paths.ResourceConfigFile) is { NumMachines: > 1 } cluster)
-                return SageMakerLaunch.Supervise(paths, cluster, error, stop);
+            if (worker is null && SageMakerLaunch.Plan(paths) is { } plan)
+                return SageMakerLaunch.Supervise(paths, plan, error, stop);
             // Rank 0 alone prints, as Detectron2's main process.
             var request = Prepare(paths, worker is { Rank: > 0 } ? TextWriter.Null : log, stop) with { LiveProgress = liveProgress && worker is null };
             using var session = worker is null ? null
@@ -56,12 +56,20 @@ internal static class SageMakerTrainingJob
         catch (Exception e)
         {
             var (reason, exitCode) = Describe(e);
+            var failureFile = paths.FailureFile;
             if (worker is not null)
-                reason = $"rank {worker.Rank} of {worker.WorldSize}: {reason}";
+            {
+                reason = SageMakerLaunch.WorkerReason(paths, worker, reason);
+                // A rank that failed because a peer went away is a symptom: its supervisor reports the cause.
+                if (PeerLoss.Caused(e))
+                    exitCode = PeerLoss.ExitCode;
+                if (Environment.GetEnvironmentVariable(WorkerLauncher.FailureFileVariable) is { Length: > 0 } own)
+                    failureFile = own;
+            }
             error.WriteLine($"d2 train: {reason}");
             if (exitCode == 1)
                 error.WriteLine(e.ToString());
-            FailureFile.Write(paths.FailureFile, reason);
+            FailureFile.Write(failureFile, reason);
             return exitCode;
         }
     }

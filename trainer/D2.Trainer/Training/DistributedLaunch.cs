@@ -25,8 +25,8 @@ internal static class DistributedLaunch
         var (fileName, arguments) = SelfCommand();
         var launcher = new WorkerLauncher(fileName, arguments, numGpus, numMachines, machineRank, distUrl) { Cuda = cuda, Log = Console.Error };
         var result = launcher.Run(stop);
-        if (result.FailedRank is { } rank)
-            Console.Error.WriteLine($"d2 train: worker rank {rank} failed (exit code {result.ExitCode}); the job stopped.");
+        if (result.FailedRank is not null)
+            Console.Error.WriteLine($"d2 train: {result.Message} The job stopped.");
         return result.ExitCode;
     }
 
