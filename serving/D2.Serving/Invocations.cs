@@ -31,6 +31,7 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         context.Response.Headers["X-Request-Id"] = requestId;
         var instances = 0;
         long requestBytes = 0;
+        var timings = new RequestTimings();
         int status;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(TimeSpan.FromSeconds(options.RequestTimeoutSeconds));
@@ -46,7 +47,9 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
             var accept = Negotiate(request.Headers.Accept.ToString())
                 ?? throw new ClientInputException(StatusCodes.Status406NotAcceptable, $"Accept '{request.Headers.Accept}' is not supported: use application/json, application/jsonlines or image/png.");
             var attributes = CustomAttributes.Parse(request.Headers[CustomAttributes.Header].ToString());
+            var stage = Stopwatch.GetTimestamp();
             var body = await ReadBodyAsync(request, deadline.Token).ConfigureAwait(false);
+            timings.Read = Stopwatch.GetElapsedTime(stage).TotalSeconds;
             requestBytes = body.Length;
             var shape = RequestPayload.ShapeOf(contentType, body.Span);
             if (shape == ResponseShape.Lines)
@@ -68,12 +71,16 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
             isAdmitted = true;
             ServingMetrics.QueueDepth.Inc();
 
-            var (payload, count) = await PredictAsync(contentType, body, accept, attributes, deadline.Token).ConfigureAwait(false);
+            var (payload, count) = await PredictAsync(contentType, body, accept, attributes, timings, deadline.Token).ConfigureAwait(false);
             instances = count;
             status = StatusCodes.Status200OK;
             context.Response.StatusCode = status;
             context.Response.ContentType = accept;
+            context.Response.ContentLength = payload.Length;
+            context.Response.Headers["Server-Timing"] = timings.ToServerTiming();
+            stage = Stopwatch.GetTimestamp();
             await context.Response.Body.WriteAsync(payload, CancellationToken.None).ConfigureAwait(false);
+            timings.Observe(Stopwatch.GetElapsedTime(stage).TotalSeconds);
         }
         catch (ClientInputException e)
         {
@@ -123,7 +130,8 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         var limit = options.MaxPayloadMegabytes * 1024L * 1024L;
         if (request.ContentLength > limit)
             throw new ClientInputException(StatusCodes.Status413PayloadTooLarge, $"The request body has {request.ContentLength} bytes; the limit is {options.MaxPayloadMegabytes} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB).");
-        using var body = new MemoryStream();
+        // Sized from Content-Length, so the body is read into one buffer without regrowing.
+        using var body = new MemoryStream((int)Math.Clamp(request.ContentLength ?? 0, 0, limit + 1));
         await request.Body.CopyToAsync(body, cancellationToken).ConfigureAwait(false);
         if (body.Length > limit)
             throw new ClientInputException(StatusCodes.Status413PayloadTooLarge, $"The request body is over {options.MaxPayloadMegabytes} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB).");
@@ -132,46 +140,59 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         return body.GetBuffer().AsMemory(0, (int)body.Length);
     }
 
-    async Task<(byte[] Payload, int Instances)> PredictAsync(string contentType, ReadOnlyMemory<byte> body, string accept, CustomAttributes attributes, CancellationToken cancellationToken)
+    async Task<(byte[] Payload, int Instances)> PredictAsync(string contentType, ReadOnlyMemory<byte> body, string accept, CustomAttributes attributes,
+        RequestTimings timings, CancellationToken cancellationToken)
     {
         var shape = RequestPayload.ShapeOf(contentType, body.Span);
-        List<SKBitmap> images;
-        var inputs = new List<PreprocessedImage>();
-        await decoders.WaitAsync(cancellationToken).ConfigureAwait(false);
+        SKBitmap? overlayImage = null;
+        var tasks = new List<Task<ModelResult>>();
+        // Cancelled when this request fails part way (a bad record after good ones), so the model drops what it queued.
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            images = RequestPayload.Decode(contentType, body.Span, predictor.Config.Get<string>("INPUT.FORMAT"), options.MaxQueue);
+            await decoders.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var stage = Stopwatch.GetTimestamp();
             try
             {
-                foreach (var image in images)
+                // Each image goes to the model as soon as it is decoded and resized: its forward pass overlaps the next one's decoding.
+                foreach (var decode in RequestPayload.Parse(contentType, body, predictor.Config.Get<string>("INPUT.FORMAT"), options.MaxQueue, options.BatchStrategy))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    inputs.Add(predictor.Preprocessor.Preprocess(image));
+                    var image = decode();
+                    try
+                    {
+                        tasks.Add(batcher.PredictAsync(predictor.Preprocessor.Preprocess(image), abandon.Token));
+                    }
+                    finally
+                    {
+                        if (accept == "image/png")
+                            overlayImage = image; // one image only: the overlay is drawn on it
+                        else
+                            image.Dispose();
+                    }
                 }
             }
-            catch
+            finally
             {
-                inputs.ForEach(i => i.Dispose());
-                images.ForEach(i => i.Dispose());
-                throw;
+                decoders.Release();
             }
-        }
-        finally
-        {
-            decoders.Release();
-        }
+            timings.Decode = Stopwatch.GetElapsedTime(stage).TotalSeconds;
 
-        var tasks = inputs.Select(i => batcher.PredictAsync(i, cancellationToken)).ToList();
-        try
-        {
-            var results = await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var modelResults = await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var last = modelResults.MaxBy(r => r.FinishedTimestamp)!;
+            timings.Resume = Stopwatch.GetElapsedTime(last.FinishedTimestamp).TotalSeconds;
+            (timings.Queue, timings.Model, timings.BatchSize) = (last.QueueSeconds, last.ModelSeconds, last.BatchSize);
+            stage = Stopwatch.GetTimestamp();
+            var results = modelResults.Select(r => r.Instances).ToList();
             var filtered = results.Select(r => Filter(r, attributes)).ToList();
             try
             {
                 var count = filtered.Sum(r => (int)r.Length);
-                if (accept == "image/png")
-                    return (Visualizer.DrawInstancesPng(images[0], filtered[0], predictor.ClassNames, options.OverlayScoreThreshold), count);
-                return (Serialize(filtered, shape), count);
+                var payload = accept == "image/png"
+                    ? Visualizer.DrawInstancesPng(overlayImage!, filtered[0], predictor.ClassNames, options.OverlayScoreThreshold)
+                    : Serialize(filtered, shape);
+                timings.Encode = Stopwatch.GetElapsedTime(stage).TotalSeconds;
+                return (payload, count);
             }
             finally
             {
@@ -182,12 +203,17 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
                 }
             }
         }
+        catch
+        {
+            await abandon.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             // Results that arrive after the request gave up are disposed when they come.
             foreach (var task in tasks)
-                _ = task.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            images.ForEach(i => i.Dispose());
+                _ = task.ContinueWith(t => t.Result.Instances.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            overlayImage?.Dispose();
         }
     }
 

@@ -1,84 +1,123 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using D2.Detection.Inference;
+using D2.Detection.Modeling;
 using D2.Detection.Structures;
 
 namespace D2.Serving;
 
+/// <summary>What the model thread hands back for one image: its Instances (the receiver disposes them) and when it ran.</summary>
+/// <param name="QueueSeconds">from queuing to the start of its forward pass</param>
+/// <param name="ModelSeconds">its (batched) forward pass</param>
+/// <param name="FinishedTimestamp">Stopwatch timestamp at the end of the pass (the receiver measures its own wake-up)</param>
+internal sealed record ModelResult(Instances Instances, int BatchSize, double QueueSeconds, double ModelSeconds, long FinishedTimestamp);
+
 /// <summary>
-/// The one gate in front of the model, and dynamic batching as TorchServe does it: a single loop takes the first waiting
-/// image, collects up to <see cref="ServingOptions.MaxBatchSize"/> images arriving within
+/// The one gate in front of the model, and dynamic batching as TorchServe does it: one dedicated thread takes the first
+/// waiting image, collects up to <see cref="ServingOptions.MaxBatchSize"/> images arriving within
 /// <see cref="ServingOptions.MaxBatchDelayMilliseconds"/>, and runs them as batched forward passes, one pass at a time
-/// (libtorch already spreads one pass over every core). Images are grouped by the shape the model pads them to, so a
-/// batch never changes an image's padding and every image gets what it would alone. Work whose request has given up
-/// (deadline, client gone) is dropped before the forward pass.
+/// (libtorch already spreads one pass over every core). The thread is always the same one and runs the warm-up: libtorch's
+/// OpenMP team and per-thread caches belong to the calling thread, so passes hopping between thread-pool threads would
+/// pay for new teams, and a blocking pass would hold a pool thread Kestrel needs. Images are grouped by the shape the
+/// model pads them to, so a batch never changes an image's padding. Work whose request has given up (deadline, client
+/// gone) is dropped before its pass, and a pass stops between model stages once every request in it has given up.
 /// </summary>
-internal sealed class ModelBatcher : IAsyncDisposable
+internal sealed class ModelBatcher : IDisposable
 {
     readonly Predictor predictor;
     readonly ServingOptions options;
     readonly ILogger log;
-    readonly Channel<WorkItem> channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
-    readonly Task loop;
+    readonly Queue<WorkItem> queue = new();
+    readonly object gate = new(); // Monitor.Wait/Pulse need a monitor, not a System.Threading.Lock
+    readonly Thread thread;
+    bool completed;
 
     public ModelBatcher(Predictor predictor, ServingOptions options, ILogger<ModelBatcher> log)
     {
         this.predictor = predictor;
         this.options = options;
         this.log = log;
-        loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        using var ready = new ManualResetEventSlim();
+        Exception? warmUpFailure = null;
+        thread = new Thread(() =>
+        {
+            try
+            {
+                predictor.WarmUp();
+                ServingMetrics.TorchThreads.Set(TorchSharp.torch.get_num_threads());
+            }
+            catch (Exception e)
+            {
+                warmUpFailure = e;
+                ready.Set();
+                return;
+            }
+            ready.Set();
+            Loop();
+        })
+        { IsBackground = true, Name = "D2 model" };
+        thread.Start();
+        // Before the port opens: /ping answers only once predictions are fast.
+        ready.Wait();
+        if (warmUpFailure is not null)
+            throw new InvalidOperationException($"The model's warm-up pass failed: {warmUpFailure.Message}", warmUpFailure);
     }
 
-    sealed record WorkItem(PreprocessedImage Input, CancellationToken Cancellation, TaskCompletionSource<Instances> Result);
+    sealed record WorkItem(PreprocessedImage Input, CancellationToken Cancellation, TaskCompletionSource<ModelResult> Result, long Queued);
 
-    /// <summary>Queues one preprocessed image, which the batcher then owns (and disposes); the task ends with its Instances
-    /// (the caller disposes them, also when it stopped waiting), or cancelled.</summary>
-    public Task<Instances> PredictAsync(PreprocessedImage input, CancellationToken cancellationToken)
+    /// <summary>Queues one preprocessed image, which the batcher then owns (and disposes); the task ends with its result
+    /// (the caller disposes the Instances, also when it stopped waiting), or cancelled.</summary>
+    public Task<ModelResult> PredictAsync(PreprocessedImage input, CancellationToken cancellationToken)
     {
-        var item = new WorkItem(input, cancellationToken, new TaskCompletionSource<Instances>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!channel.Writer.TryWrite(item))
-            throw new ObjectDisposedException(nameof(ModelBatcher));
+        var item = new WorkItem(input, cancellationToken, new TaskCompletionSource<ModelResult>(TaskCreationOptions.RunContinuationsAsynchronously),
+            Stopwatch.GetTimestamp());
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(completed, this);
+            queue.Enqueue(item);
+            Monitor.Pulse(gate);
+        }
+        ServingMetrics.QueuedImages.Inc();
         return item.Result.Task;
     }
 
-    async Task RunAsync()
+    void Loop()
     {
-        var reader = channel.Reader;
         var batch = new List<WorkItem>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
             batch.Clear();
-            var deadline = Stopwatch.StartNew();
-            while (batch.Count < options.MaxBatchSize)
+            lock (gate)
             {
-                if (reader.TryRead(out var item))
+                while (queue.Count == 0 && !completed)
+                    Monitor.Wait(gate);
+                if (queue.Count == 0)
+                    return;
+                // Collect for at most D2_MAX_BATCH_DELAY_MS after the first image, or until the batch is full.
+                var first = Stopwatch.GetTimestamp();
+                while (batch.Count < options.MaxBatchSize)
                 {
-                    if (item.Cancellation.IsCancellationRequested)
-                        Drop(item);
-                    else
-                        batch.Add(item);
-                    continue;
-                }
-                var remaining = options.MaxBatchDelayMilliseconds - deadline.Elapsed.TotalMilliseconds;
-                if (batch.Count == 0 || options.MaxBatchSize == 1 || remaining <= 0)
-                {
-                    if (batch.Count > 0)
+                    if (queue.TryDequeue(out var item))
+                    {
+                        if (item.Cancellation.IsCancellationRequested)
+                            Drop(item);
+                        else
+                            batch.Add(item);
+                        continue;
+                    }
+                    var remaining = options.MaxBatchDelayMilliseconds - Stopwatch.GetElapsedTime(first).TotalMilliseconds;
+                    if (batch.Count == 0 && !completed)
+                    {
+                        Monitor.Wait(gate);
+                        first = Stopwatch.GetTimestamp();
+                        continue;
+                    }
+                    if (options.MaxBatchSize == 1 || remaining <= 0 || completed)
                         break;
-                    if (!await reader.WaitToReadAsync().ConfigureAwait(false))
-                        break;
-                    continue;
-                }
-                using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(remaining));
-                try
-                {
-                    if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
-                        break;
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
+                    Monitor.Wait(gate, TimeSpan.FromMilliseconds(remaining));
                 }
             }
+            if (batch.Count == 0)
+                continue;
             foreach (var group in batch.GroupBy(i => predictor.PaddedShape(i.Input)))
                 Run(group.ToList());
         }
@@ -95,21 +134,42 @@ internal sealed class ModelBatcher : IAsyncDisposable
         });
         if (group.Count == 0)
             return;
-        // A lone image's forward pass is dropped between stages when its request gives up; a shared pass runs for the others.
-        var token = group.Count == 1 ? group[0].Cancellation : CancellationToken.None;
-        var clock = Stopwatch.StartNew();
+        // The pass stops between model stages once every request in it has given up; one that still waits keeps it going.
+        using var everyoneGaveUp = new CancellationTokenSource();
+        var waiting = group.Count;
+        var registrations = group.Select(i => i.Cancellation.Register(() =>
+        {
+            if (Interlocked.Decrement(ref waiting) == 0)
+                everyoneGaveUp.Cancel();
+        })).ToList();
+        var start = Stopwatch.GetTimestamp();
         try
         {
-            var outputs = predictor.PredictBatch(group.Select(i => i.Input).ToList(), token);
-            ServingMetrics.ModelSeconds.Observe(clock.Elapsed.TotalSeconds);
+            var outputs = predictor.PredictBatch(group.Select(i => i.Input).ToList(), everyoneGaveUp.Token,
+                stage => ServingMetrics.ModelStages.WithLabels(ServingMetrics.Label(stage)).Inc());
+            var end = Stopwatch.GetTimestamp();
+            var modelSeconds = Stopwatch.GetElapsedTime(start, end).TotalSeconds;
+            ServingMetrics.ModelSeconds.Observe(modelSeconds);
             ServingMetrics.BatchSize.Observe(group.Count);
             for (var i = 0; i < group.Count; i++)
-                if (!group[i].Result.TrySetResult(outputs[i]))
+            {
+                var result = new ModelResult(outputs[i], group.Count, Stopwatch.GetElapsedTime(group[i].Queued, start).TotalSeconds, modelSeconds, end);
+                if (!group[i].Result.TrySetResult(result))
                     outputs[i].Dispose();
+            }
         }
         catch (OperationCanceledException e)
         {
-            group.ForEach(i => i.Result.TrySetCanceled(e.CancellationToken));
+            if (e is InferenceCancelledException stopped)
+            {
+                ServingMetrics.ModelCancelled.WithLabels(ServingMetrics.Label(stopped.CompletedStage)).Inc();
+                ServingMetrics.ModelCancelledImages.Inc(group.Count);
+            }
+            else
+            {
+                ServingMetrics.Dropped.Inc(group.Count); // between the last check and the pass
+            }
+            group.ForEach(i => i.Result.TrySetCanceled(i.Cancellation));
         }
         catch (Exception e)
         {
@@ -118,19 +178,29 @@ internal sealed class ModelBatcher : IAsyncDisposable
         }
         finally
         {
+            // Waits for a callback that is running, so none touches the source after it is disposed.
+            registrations.ForEach(r => r.Dispose());
             group.ForEach(i => i.Input.Dispose());
         }
     }
 
     static void Drop(WorkItem item)
     {
+        ServingMetrics.Dropped.Inc();
         item.Input.Dispose();
         item.Result.TrySetCanceled(item.Cancellation);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops taking work, lets the thread finish what is queued, and waits up to <paramref name="timeout"/> for it.</summary>
+    public bool Complete(TimeSpan timeout)
     {
-        channel.Writer.TryComplete();
-        await loop.ConfigureAwait(false);
+        lock (gate)
+        {
+            completed = true;
+            Monitor.PulseAll(gate);
+        }
+        return thread.Join(timeout);
     }
+
+    public void Dispose() => Complete(TimeSpan.FromSeconds(5));
 }

@@ -18,7 +18,8 @@ try
     options = ServingOptions.FromEnvironment();
     _ = ImageDecoder.MaxImagePixels; // a bad D2_MAX_IMAGE_PIXELS stops the start, not the first request
     // Loaded and warmed up before the port opens: /ping answers only once predictions are fast.
-    predictor = Predictor.FromModelDirectory(options.ModelDirectory, options.Device,
+    // The warm-up runs on the model thread (ModelBatcher), whose libtorch state is what later passes use.
+    predictor = Predictor.FromModelDirectory(options.ModelDirectory, options.Device, warmUp: false,
         cpuFallbackNote: note => Console.Error.WriteLine($"D2.Serving: {note}"));
 }
 catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
@@ -39,26 +40,39 @@ builder.Services.AddSingleton<Invocations>();
 // SIGTERM (docker stop, endpoint updates): stop accepting, let in-flight requests finish for up to 30 s, exit 0.
 builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
 var app = builder.Build();
+// Created (and warmed up on its thread) before the port opens.
+ModelBatcher batcher;
+try
+{
+    batcher = app.Services.GetRequiredService<ModelBatcher>();
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine($"D2.Serving: cannot serve: {e.Message}");
+    return 2;
+}
 
 app.MapGet("/ping", () => Results.Ok());
 app.MapPost("/invocations", (HttpContext context, Invocations invocations) => invocations.HandleAsync(context));
 // Prometheus text: requests by status, latency, queue depth, batch sizes, model time (ServingMetrics), process metrics.
 app.MapMetrics("/metrics");
-// Batch transform asks for these before the first record.
+// Batch transform asks for these before the first record (CreateTransformJob's own values, passed as SAGEMAKER_* variables,
+// take precedence; echoing them keeps both views the same).
 app.MapGet("/execution-parameters", () => Results.Json(new Dictionary<string, object>
 {
-    ["MaxConcurrentTransforms"] = options.Workers,
-    // application/jsonlines bodies carry several records, answered one line each.
-    ["BatchStrategy"] = "MULTI_RECORD",
+    ["MaxConcurrentTransforms"] = options.MaxConcurrentTransforms ?? options.Workers,
+    // MULTI_RECORD: application/jsonlines bodies carry several records, answered one line each.
+    ["BatchStrategy"] = options.BatchStrategy == BatchStrategy.SingleRecord ? "SINGLE_RECORD" : "MULTI_RECORD",
     ["MaxPayloadInMB"] = options.MaxPayloadMegabytes,
 }));
 app.Lifetime.ApplicationStopped.Register(() =>
 {
     // After Kestrel has drained: the batcher finishes what it holds, then the model goes.
-    app.Services.GetRequiredService<ModelBatcher>().DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+    batcher.Complete(TimeSpan.FromSeconds(5));
     predictor.Dispose();
 });
 
-app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}", options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port);
+app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}",
+    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize);
 await app.RunAsync();
 return 0;

@@ -36,18 +36,25 @@ internal static class RequestPayload
         : Is(contentType, [Json]) && LooksLikeList(body) ? ResponseShape.List
         : ResponseShape.Single;
 
-    /// <summary>Decodes every image of the body; the caller disposes the bitmaps.</summary>
+    /// <summary>
+    /// Checks the body's structure (JSON, base64, record count) and returns one decoder per image, so that the caller can
+    /// hand each image to the model as soon as it is decoded (the first record's forward pass overlaps the next one's
+    /// decoding); each decoder returns a bitmap the caller disposes.
+    /// </summary>
     /// <param name="inputFormat">INPUT.FORMAT, the channel order of .npy arrays</param>
-    /// <exception cref="ClientInputException">the body is not what its Content-Type says, or an image cannot be read (4xx with the reason)</exception>
-    public static List<SKBitmap> Decode(string contentType, ReadOnlySpan<byte> body, string inputFormat, int maxImages)
+    /// <param name="strategy">SINGLE_RECORD takes one jsonlines record per request</param>
+    /// <exception cref="ClientInputException">the body is not what its Content-Type says (4xx with the reason); the decoders
+    /// throw it too when an image cannot be read</exception>
+    public static List<Func<SKBitmap>> Parse(string contentType, ReadOnlyMemory<byte> body, string inputFormat, int maxImages,
+        BatchStrategy strategy = BatchStrategy.MultiRecord)
     {
         if (Is(contentType, [Npy]))
-            return [FromNpy(body, inputFormat)];
+            return [() => FromNpy(body.Span, inputFormat)];
         if (Is(contentType, [Json]))
-            return FromJsonRecord(body, "The JSON body", maxImages, allowList: true);
+            return FromJsonRecord(body.Span, "The JSON body", maxImages, allowList: true);
         if (Is(contentType, JsonLinesTypes))
-            return FromJsonLines(body, maxImages);
-        return [DecodeEncoded(body, "The request body")];
+            return FromJsonLines(body.Span, maxImages, strategy);
+        return [() => DecodeEncoded(body.Span, "The request body")];
     }
 
     static bool Is(string contentType, string[] types) => types.Contains(contentType, StringComparer.OrdinalIgnoreCase);
@@ -108,7 +115,7 @@ internal static class RequestPayload
         return false;
     }
 
-    static List<SKBitmap> FromJsonRecord(ReadOnlySpan<byte> json, string what, int maxImages, bool allowList)
+    static List<Func<SKBitmap>> FromJsonRecord(ReadOnlySpan<byte> json, string what, int maxImages, bool allowList)
     {
         JsonDocument document;
         try
@@ -133,51 +140,36 @@ internal static class RequestPayload
                     throw new ClientInputException(StatusCodes.Status400BadRequest, $"{what}'s \"images\" must be a non-empty list of base64 strings.");
                 if (images.GetArrayLength() > maxImages)
                     throw new ClientInputException(StatusCodes.Status400BadRequest, $"{what} has {images.GetArrayLength()} images; one request takes at most {maxImages} (D2_MAX_QUEUE).");
-                var decoded = new List<SKBitmap>();
-                try
-                {
-                    var index = 0;
-                    foreach (var item in images.EnumerateArray())
-                        decoded.Add(FromBase64(item, $"{what}'s \"images\"[{index++}]"));
-                    return decoded;
-                }
-                catch
-                {
-                    decoded.ForEach(b => b.Dispose());
-                    throw;
-                }
+                var index = 0;
+                return images.EnumerateArray().Select(item => FromBase64(item, $"{what}'s \"images\"[{index++}]")).ToList();
             }
             throw new ClientInputException(StatusCodes.Status400BadRequest, $"{what} has no \"image\" field: send {expected}.");
         }
     }
 
-    static SKBitmap FromBase64(JsonElement value, string what)
+    static Func<SKBitmap> FromBase64(JsonElement value, string what)
     {
         if (value.ValueKind != JsonValueKind.String)
             throw new ClientInputException(StatusCodes.Status400BadRequest, $"{what} must be a base64 string of the image file's bytes, not a JSON {value.ValueKind.ToString().ToLowerInvariant()}.");
         if (!value.TryGetBytesFromBase64(out var bytes))
             throw new ClientInputException(StatusCodes.Status400BadRequest, $"{what} is not valid base64.");
-        return DecodeEncoded(bytes, what);
+        return () => DecodeEncoded(bytes, what);
     }
 
-    static List<SKBitmap> FromJsonLines(ReadOnlySpan<byte> body, int maxImages)
+    static List<Func<SKBitmap>> FromJsonLines(ReadOnlySpan<byte> body, int maxImages, BatchStrategy strategy)
     {
         var lines = Encoding.UTF8.GetString(body).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList();
         if (lines.Count == 0)
             throw new ClientInputException(StatusCodes.Status400BadRequest, "The jsonlines body has no records: send one {\"image\": \"<base64>\"} per line.");
+        if (strategy == BatchStrategy.SingleRecord && lines.Count > 1)
+            throw new ClientInputException(StatusCodes.Status400BadRequest,
+                $"The jsonlines body has {lines.Count} records but SAGEMAKER_BATCH_STRATEGY is SINGLE_RECORD (one record per request): " +
+                "split the input by line (SplitType Line) or use MultiRecord.");
         if (lines.Count > maxImages)
             throw new ClientInputException(StatusCodes.Status400BadRequest, $"The jsonlines body has {lines.Count} records; one request takes at most {maxImages} (D2_MAX_QUEUE); lower MaxPayloadInMB.");
-        var decoded = new List<SKBitmap>();
-        try
-        {
-            for (var i = 0; i < lines.Count; i++)
-                decoded.AddRange(FromJsonRecord(Encoding.UTF8.GetBytes(lines[i]), $"Line {i + 1}", 1, allowList: false));
-            return decoded;
-        }
-        catch
-        {
-            decoded.ForEach(b => b.Dispose());
-            throw;
-        }
+        var decoders = new List<Func<SKBitmap>>();
+        for (var i = 0; i < lines.Count; i++)
+            decoders.AddRange(FromJsonRecord(Encoding.UTF8.GetBytes(lines[i]), $"Line {i + 1}", 1, allowList: false));
+        return decoders;
     }
 }

@@ -14,6 +14,10 @@ namespace D2.Serving;
 /// Retry-After at once; D2_REQUEST_TIMEOUT_SECONDS (default 55, below SageMaker's 60 s) per request, then 503;
 /// D2_MAX_BATCH_SIZE (default 1: no batching, as SAGEMAKER_TS_BATCH_SIZE) images per forward pass, collected for at
 /// most D2_MAX_BATCH_DELAY_MS (default 5); D2_MAX_IMAGE_PIXELS (PIL's 89,478,485) per image, checked from the header.
+/// Batch transform (SageMaker sets these from CreateTransformJob, which takes precedence over /execution-parameters):
+/// SAGEMAKER_BATCH_STRATEGY (SINGLE_RECORD: one jsonlines record per request; MULTI_RECORD, the default: several) and
+/// SAGEMAKER_MAX_CONCURRENT_TRANSFORMS (requests the platform sends at once; D2_MAX_QUEUE is raised to it, so the
+/// platform's own requests are never refused).
 /// </summary>
 internal sealed record ServingOptions
 {
@@ -30,6 +34,9 @@ internal sealed record ServingOptions
     public int MaxBatchSize { get; init; } = 1;
     public int MaxBatchDelayMilliseconds { get; init; } = 5;
     public long MaxImagePixels { get; init; } = D2.Detection.Data.ImageDecoder.DefaultMaxImagePixels;
+    public BatchStrategy BatchStrategy { get; init; } = BatchStrategy.MultiRecord;
+    /// <summary>SAGEMAKER_MAX_CONCURRENT_TRANSFORMS when set; /execution-parameters otherwise proposes <see cref="Workers"/>.</summary>
+    public int? MaxConcurrentTransforms { get; init; }
 
     /// <exception cref="ArgumentException">a variable is set to something that is not a valid value; the message names it</exception>
     public static ServingOptions FromEnvironment(Func<string, string?>? environment = null)
@@ -44,6 +51,7 @@ internal sealed record ServingOptions
         var port = Positive("SAGEMAKER_BIND_TO_PORT", 8080);
         if (port > 65535)
             throw new ArgumentException($"SAGEMAKER_BIND_TO_PORT must be a TCP port, not {port}.");
+        var concurrentTransforms = Get("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS") is null ? (int?)null : Positive("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 1);
         return new ServingOptions
         {
             Host = Get("D2_SERVING_HOST") ?? "0.0.0.0",
@@ -56,7 +64,15 @@ internal sealed record ServingOptions
             OverlayScoreThreshold = Get("D2_OVERLAY_SCORE_THRESHOLD") is not { } threshold ? 0.5
                 : double.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1 ? value
                 : throw new ArgumentException($"D2_OVERLAY_SCORE_THRESHOLD must be a number from 0 to 1, not '{threshold}'."),
-            MaxQueue = Positive("D2_MAX_QUEUE", 100),
+            // The platform sends at most MaxConcurrentTransforms at once; refusing them would fail the transform job.
+            MaxQueue = Math.Max(Positive("D2_MAX_QUEUE", 100), concurrentTransforms ?? 1),
+            MaxConcurrentTransforms = concurrentTransforms,
+            BatchStrategy = Get("SAGEMAKER_BATCH_STRATEGY")?.ToUpperInvariant() switch
+            {
+                null or "MULTI_RECORD" or "MULTIRECORD" => BatchStrategy.MultiRecord,
+                "SINGLE_RECORD" or "SINGLERECORD" => BatchStrategy.SingleRecord,
+                _ => throw new ArgumentException($"SAGEMAKER_BATCH_STRATEGY must be SINGLE_RECORD or MULTI_RECORD, not '{Get("SAGEMAKER_BATCH_STRATEGY")}'."),
+            },
             RequestTimeoutSeconds = Get("D2_REQUEST_TIMEOUT_SECONDS") is not { } timeout ? 55
                 : double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600 ? seconds
                 : throw new ArgumentException($"D2_REQUEST_TIMEOUT_SECONDS must be a number of seconds above 0 (at most 3600), not '{timeout}'."),
@@ -67,4 +83,13 @@ internal sealed record ServingOptions
             MaxImagePixels = D2.Detection.Data.ImageDecoder.ReadMaxImagePixels(Get("D2_MAX_IMAGE_PIXELS")),
         };
     }
+}
+
+/// <summary>Batch transform's BatchStrategy: how many records one request carries.</summary>
+internal enum BatchStrategy
+{
+    /// <summary>SINGLE_RECORD: one record per request.</summary>
+    SingleRecord,
+    /// <summary>MULTI_RECORD: as many records as fit in MaxPayloadInMB (application/jsonlines, one per line).</summary>
+    MultiRecord,
 }

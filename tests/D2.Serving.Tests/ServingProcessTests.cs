@@ -182,6 +182,8 @@ public class ServingProcessTests
     [TestCase("SAGEMAKER_BIND_TO_PORT", "http")]
     [TestCase("SAGEMAKER_MODEL_SERVER_WORKERS", "0")]
     [TestCase("D2_OVERLAY_SCORE_THRESHOLD", "2")]
+    [TestCase("SAGEMAKER_BATCH_STRATEGY", "TWO_RECORDS")]
+    [TestCase("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", "-1")]
     public void A_bad_setting_stops_the_server_with_a_reason_that_names_it(string variable, string value)
     {
         using var broken = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string> { [variable] = value });

@@ -33,6 +33,33 @@ public class RleCodecTests
     }
 
     [Test]
+    public void Column_major_encoding_gives_the_runs_of_the_row_major_encoder()
+    {
+        var transposed = new byte[12];
+        for (var y = 0; y < 3; y++)
+            for (var x = 0; x < 4; x++)
+                transposed[x * 3 + y] = ThreeByFour[y * 4 + x];
+        Assert.That(Rle.EncodeColumnMajor(transposed, 3, 4).Counts, Is.EqualTo(new uint[] { 3, 2, 1, 3, 2, 1 }));
+
+        // Brute force: random masks of every kind of start and end (on first, on last, empty, full, values other than 1).
+        var random = new Random(7);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            int height = random.Next(1, 40), width = random.Next(1, 40);
+            var rowMajor = new byte[height * width];
+            var density = random.NextDouble();
+            for (var i = 0; i < rowMajor.Length; i++)
+                rowMajor[i] = trial % 10 == 0 ? (byte)0 : trial % 10 == 1 ? (byte)1 : random.NextDouble() < density ? (byte)random.Next(1, 256) : (byte)0;
+            var columnMajor = new byte[rowMajor.Length];
+            for (var y = 0; y < height; y++)
+                for (var x = 0; x < width; x++)
+                    columnMajor[x * height + y] = rowMajor[y * width + x];
+            Assert.That(Rle.EncodeColumnMajor(columnMajor, height, width).Counts, Is.EqualTo(Rle.Encode(rowMajor, height, width).Counts), $"trial {trial}");
+        }
+        Assert.That(Rle.EncodeColumnMajor([], 0, 0).Counts, Is.EqualTo(Rle.Encode([], 0, 0).Counts));
+    }
+
+    [Test]
     public void Rle_string_uses_continuation_groups_for_values_with_the_sign_bit_set()
     {
         // 10x10, columns 3..5 full: runs 30, 30, 40 (no delta coding before index 3).

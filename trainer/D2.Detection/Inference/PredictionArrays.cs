@@ -69,6 +69,14 @@ internal sealed class PredictionArrays
         return Selection.ToArray<byte>(masks[index].to(uint8));
     }
 
-    /// <summary>Mask <paramref name="index"/> as a COCO RLE (column-major runs, as pycocotools encodes).</summary>
-    public Rle MaskRle(int index) => Rle.Encode(Mask(index), MaskSize.Height, MaskSize.Width);
+    /// <summary>Mask <paramref name="index"/> as a COCO RLE (column-major runs, as pycocotools encodes). libtorch transposes
+    /// the mask into column order, so the runs are contiguous bytes found by vectorised search.</summary>
+    public Rle MaskRle(int index)
+    {
+        if (masks is null)
+            throw new InvalidOperationException("These predictions have no pred_masks.");
+        using var scope = NewDisposeScope();
+        var columns = Selection.ToArray<byte>(masks[index].to(uint8).t().contiguous());
+        return Rle.EncodeColumnMajor(columns, MaskSize.Height, MaskSize.Width);
+    }
 }

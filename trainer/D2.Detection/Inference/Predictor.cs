@@ -134,7 +134,7 @@ public sealed class Predictor : IDisposable
     public Instances Predict(PreprocessedImage input, InferenceTrace? trace = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Run([input], trace, CancellationToken.None)[0];
+        return Run([input], trace, CancellationToken.None, null)[0];
     }
 
     /// <summary>
@@ -143,15 +143,19 @@ public sealed class Predictor : IDisposable
     /// one <see cref="PaddedShape"/>: then no image's padding changes (GroupNorm's statistics would see a bigger pad), and
     /// what is left is the float rounding of a larger matrix product (measured by the serving tests).
     /// </summary>
-    /// <param name="cancellationToken">checked between the stages (waiting for the model, the forward pass, moving results
-    /// back), so work whose caller gave up is dropped before the next stage</param>
+    /// <param name="cancellationToken">checked before waiting for the model, between the model's stages
+    /// (<see cref="InferenceStage"/>: backbone, proposals, box head, mask head, post-processing) and before moving results
+    /// back, so work whose caller gave up is dropped before the next stage</param>
+    /// <param name="stageCompleted">called after each model stage (metrics, tests)</param>
     /// <returns>one Instances per input, in order; the caller disposes them</returns>
-    /// <exception cref="OperationCanceledException">the token was cancelled between stages</exception>
-    public IReadOnlyList<Instances> PredictBatch(IReadOnlyList<PreprocessedImage> inputs, CancellationToken cancellationToken = default)
+    /// <exception cref="OperationCanceledException">the token was cancelled (an <see cref="InferenceCancelledException"/>
+    /// names the last stage that ran when it happened inside the model)</exception>
+    public IReadOnlyList<Instances> PredictBatch(IReadOnlyList<PreprocessedImage> inputs, CancellationToken cancellationToken = default,
+        Action<InferenceStage>? stageCompleted = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentOutOfRangeException.ThrowIfZero(inputs.Count);
-        return Run(inputs, null, cancellationToken);
+        return Run(inputs, null, cancellationToken, stageCompleted);
     }
 
     /// <summary>The (H, W) the model pads <paramref name="input"/> to: its resized size rounded up to the backbone's size divisibility.</summary>
@@ -164,7 +168,7 @@ public sealed class Predictor : IDisposable
             : ((height + divisibility - 1) / divisibility * divisibility, (width + divisibility - 1) / divisibility * divisibility);
     }
 
-    List<Instances> Run(IReadOnlyList<PreprocessedImage> inputs, InferenceTrace? trace, CancellationToken cancellationToken)
+    List<Instances> Run(IReadOnlyList<PreprocessedImage> inputs, InferenceTrace? trace, CancellationToken cancellationToken, Action<InferenceStage>? stageCompleted)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
@@ -173,7 +177,8 @@ public sealed class Predictor : IDisposable
         lock (modelLock)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            outputs = Model.Inference(inputs.Select(i => new ModelInput(i.Image, Height: i.OriginalHeight, Width: i.OriginalWidth)).ToList(), trace: trace);
+            outputs = Model.Inference(inputs.Select(i => new ModelInput(i.Image, Height: i.OriginalHeight, Width: i.OriginalWidth)).ToList(), trace: trace,
+                cancellationToken: cancellationToken, stageCompleted: stageCompleted);
         }
         cancellationToken.ThrowIfCancellationRequested();
         // Detectron2 leaves results on the model's device; here they come back on the CPU, where every consumer reads them.
@@ -184,7 +189,9 @@ public sealed class Predictor : IDisposable
         return outputs;
     }
 
-    void WarmUp()
+    /// <summary>Runs one blank image through the model, so that the first real one does not pay for lazy initialisation
+    /// (done by the constructor; call it again from the thread that will run the model, whose libtorch/OpenMP state is per thread).</summary>
+    public void WarmUp()
     {
         var shortEdge = Math.Max(Config.Get<int>("INPUT.MIN_SIZE_TEST"), 32);
         var (height, width) = ImagePreprocessor.GetOutputShape(shortEdge, shortEdge, shortEdge, Math.Max(Config.Get<int>("INPUT.MAX_SIZE_TEST"), shortEdge));

@@ -67,19 +67,34 @@ public sealed class GeneralizedRCNN : nn.Module
 
     /// <summary>Inference: per input, Instances at (Height, Width) (default: the input's size) with pred_boxes, scores, pred_classes, pred_masks.</summary>
     /// <param name="trace">collects summaries of the intermediate results; an FPN's bottom-up features then cost a second pass</param>
-    public List<Instances> Inference(IReadOnlyList<ModelInput> batch, bool doPostprocess = true, InferenceTrace? trace = null)
+    /// <param name="cancellationToken">checked after each <see cref="InferenceStage"/> (a flag read, no device sync), so work
+    /// whose caller gave up stops before the next stage; uncancelled, results are unchanged</param>
+    /// <param name="stageCompleted">called after each stage (before the token is checked), for metrics and tests</param>
+    /// <exception cref="InferenceCancelledException">the token was cancelled; the stages after its CompletedStage did not run</exception>
+    public List<Instances> Inference(IReadOnlyList<ModelInput> batch, bool doPostprocess = true, InferenceTrace? trace = null,
+        CancellationToken cancellationToken = default, Action<InferenceStage>? stageCompleted = null)
     {
+        void Completed(InferenceStage stage)
+        {
+            stageCompleted?.Invoke(stage);
+            if (cancellationToken.IsCancellationRequested)
+                throw new InferenceCancelledException(stage, cancellationToken);
+        }
+
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var images = PreprocessImage(batch);
         trace?.RecordInput(images);
+        Completed(InferenceStage.Preprocess);
         if (trace is not null && _backbone is Backbone.FPN fpn)
             trace.RecordFeatures(fpn.BottomUp.forward(images.Tensor));
         var features = _backbone.forward(images.Tensor);
         trace?.RecordFeatures(features);
+        Completed(InferenceStage.Backbone);
         var (proposals, _) = _proposalGenerator.Forward(images.ImageSizes, features);
         trace?.RecordProposals(proposals);
-        var (results, _) = _roiHeads.Forward(features, proposals, trace: trace);
+        Completed(InferenceStage.ProposalGenerator);
+        var (results, _) = _roiHeads.Forward(features, proposals, trace: trace, stageCompleted: Completed);
         var output = new List<Instances>();
         for (var i = 0; i < results.Count; i++)
         {
@@ -87,8 +102,12 @@ public sealed class GeneralizedRCNN : nn.Module
             var result = doPostprocess
                 ? Postprocessing.DetectorPostprocess(results[i], batch[i].Height ?? height, batch[i].Width ?? width)
                 : results[i];
-            output.Add(result.MoveToOuterDisposeScope());
+            output.Add(result);
         }
+        if (doPostprocess)
+            Completed(InferenceStage.Postprocess);
+        foreach (var result in output)
+            result.MoveToOuterDisposeScope();
         return output;
     }
 

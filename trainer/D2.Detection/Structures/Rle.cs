@@ -100,6 +100,32 @@ public sealed partial class Rle
         return new Rle(height, width, runs.ToArray(), validate: false);
     }
 
+    /// <summary>Encodes a mask given COLUMN-MAJOR (w*h, the order COCO walks it: a transposed, contiguous torch mask);
+    /// nonzero means on. Runs are found with vectorised searches, so long runs cost little.</summary>
+    public static Rle EncodeColumnMajor(ReadOnlySpan<byte> mask, int height, int width)
+    {
+        CheckSize(height, width, mask.Length, nameof(mask));
+        var runs = new List<uint>();
+        var position = 0;
+        while (position < mask.Length)
+        {
+            // A 0-run (possibly empty, as pycocotools opens with one), then a 1-run.
+            var ones = mask[position..].IndexOfAnyExcept((byte)0);
+            var zeros = ones < 0 ? mask.Length - position : ones;
+            runs.Add((uint)zeros);
+            position += zeros;
+            if (position == mask.Length)
+                break;
+            var end = mask[position..].IndexOf((byte)0);
+            var length = end < 0 ? mask.Length - position : end;
+            runs.Add((uint)length);
+            position += length;
+        }
+        if (runs.Count == 0)
+            runs.Add(0);
+        return new Rle(height, width, runs.ToArray(), validate: false);
+    }
+
     /// <summary>Decodes to a ROW-MAJOR h*w array of 0/1.</summary>
     public byte[] Decode()
     {

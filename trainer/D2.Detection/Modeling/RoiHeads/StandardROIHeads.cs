@@ -74,9 +74,11 @@ public sealed class StandardROIHeads : nn.Module
     /// <param name="features">backbone outputs by name, each (N, C, Hi, Wi)</param>
     /// <param name="proposals">per image, "proposal_boxes" and "objectness_logits"</param>
     /// <param name="targets">per image, "gt_boxes", "gt_classes" (and "gt_masks" with masks on); required in training</param>
+    /// <param name="stageCompleted">in inference, called after the box head and after the mask head (it may throw to stop there)</param>
     /// <returns>in training the losses; in inference per image "pred_boxes", "scores", "pred_classes" (and "pred_masks")</returns>
     public (List<Instances> Instances, Dictionary<string, Tensor> Losses) Forward(IReadOnlyDictionary<string, Tensor> features,
-        IReadOnlyList<Instances> proposals, IReadOnlyList<Instances>? targets = null, InferenceTrace? trace = null)
+        IReadOnlyList<Instances> proposals, IReadOnlyList<Instances>? targets = null, InferenceTrace? trace = null,
+        Action<InferenceStage>? stageCompleted = null)
     {
         if (training)
         {
@@ -96,8 +98,12 @@ public sealed class StandardROIHeads : nn.Module
         {
             using var scope = NewDisposeScope();
             var instances = ForwardBoxInference(features, proposals, trace);
+            stageCompleted?.Invoke(InferenceStage.BoxHead);
             if (_maskHead is not null)
+            {
                 ForwardMaskInference(features, instances);
+                stageCompleted?.Invoke(InferenceStage.MaskHead);
+            }
             foreach (var instance in instances)
                 instance.MoveToOuterDisposeScope();
             return (instances, []);
