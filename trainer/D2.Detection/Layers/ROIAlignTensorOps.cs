@@ -75,6 +75,8 @@ internal static class ROIAlignTensorOps
         var image = batchIndex.index_select(0, members);
         var divisor = count.index_select(0, members);
         var pieces = new List<Tensor>(chunks.Count);
+        // Each level's map as rows of feature vectors, made once per call (a copy of the map; reused by every gather batch).
+        var featureRows = new Tensor?[inputs.Count];
         foreach (var levelChunks in GatherBatches(chunks, channels, chunkElements))
         {
             var input = inputs[levelChunks[0].Level];
@@ -91,7 +93,8 @@ internal static class ROIAlignTensorOps
                 linear.Add(image.narrow(0, at, n).mul(h * w).view(n, 1, 1)
                     .add(windowRows.mul(w).view(n, chunk.SpanH, 1)).add(windowColumns.view(n, 1, chunk.SpanW)).view(-1));
             }
-            var windows = input.permute(0, 2, 3, 1).reshape(-1, channels).index_select(0, linear.Count == 1 ? linear[0] : cat(linear));
+            var rows = featureRows[levelChunks[0].Level] ??= input.permute(0, 2, 3, 1).reshape(-1, channels);
+            var windows = rows.index_select(0, linear.Count == 1 ? linear[0] : cat(linear));
             // split, not narrow: narrow's backward makes a zero gradient of the whole gather per chunk; split's is one cat.
             var parts = levelChunks.Count == 1 ? [windows] : windows.split([.. levelChunks.Select(c => (long)c.Count * c.SpanH * c.SpanW)]);
             foreach (var (chunk, part) in levelChunks.Zip(parts))
