@@ -30,6 +30,9 @@ public sealed class Build : BuildBase
     [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce / coco-scale for that check alone (default: everything)")]
     public string? BenchFilter;
 
+    [Parameter("Bench: run only the side-by-side comparison with this peer (torchvision: Debian's python3-torch/python3-torchvision, installed when missing and root)")]
+    public string? Peer;
+
     string Solution => Root("MLOps.sln");
     string ArtifactsDirectory => Root("artifacts");
     string TestResultsDirectory => Root("artifacts", "test-results");
@@ -261,6 +264,11 @@ public sealed class Build : BuildBase
         .Executes(async () =>
         {
             string[] project = ["run", "--no-build", "-c", Configuration.ToString(), "--project", Root("tests", "D2.Benchmarks"), "--"];
+            if (Peer is { Length: > 0 })
+            {
+                await ProcessTasks.RunAsync("dotnet", [.. project, "peer", Peer, "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
+                return;
+            }
             // No filter: everything; the name of a check: only that check; any other filter: only the matching benchmarks.
             foreach (var check in BenchChecks)
                 if (BenchFilter is null or "" || BenchFilter == check)

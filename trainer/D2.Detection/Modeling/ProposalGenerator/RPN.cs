@@ -55,6 +55,7 @@ public sealed class RPN : nn.Module
     public (List<Instances> Proposals, Dictionary<string, Tensor> Losses) Forward(IReadOnlyList<(int Height, int Width)> imageSizes,
         IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances>? gtInstances = null)
     {
+        using var stage = StageProfile.Measure("rpn");
         using var scope = NewDisposeScope();
         var levelFeatures = _inFeatures.Select(f => features[f]).ToList();
         var anchors = _anchorGenerator.Generate(levelFeatures);

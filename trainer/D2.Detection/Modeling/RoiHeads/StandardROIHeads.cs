@@ -83,11 +83,17 @@ public sealed class StandardROIHeads : nn.Module
             if (targets is null)
                 throw new ArgumentException("ROI heads need ground-truth instances in training.", nameof(targets));
             using var scope = NewDisposeScope();
-            var sampled = LabelAndSampleProposals(proposals, targets);
-            var losses = ForwardBoxTraining(features, sampled);
+            List<Instances> sampled;
+            Dictionary<string, Tensor> losses;
+            using (StageProfile.Measure("box_head"))
+            {
+                sampled = LabelAndSampleProposals(proposals, targets);
+                losses = ForwardBoxTraining(features, sampled);
+            }
             if (_maskHead is not null)
-                foreach (var (name, loss) in ForwardMaskTraining(features, sampled))
-                    losses[name] = loss;
+                using (StageProfile.Measure("mask_head"))
+                    foreach (var (name, loss) in ForwardMaskTraining(features, sampled))
+                        losses[name] = loss;
             foreach (var loss in losses.Values)
                 loss.MoveToOuterDisposeScope();
             return ([], losses);
@@ -95,9 +101,12 @@ public sealed class StandardROIHeads : nn.Module
         using (no_grad())
         {
             using var scope = NewDisposeScope();
-            var instances = ForwardBoxInference(features, proposals, trace);
+            List<Instances> instances;
+            using (StageProfile.Measure("box_head"))
+                instances = ForwardBoxInference(features, proposals, trace);
             if (_maskHead is not null)
-                ForwardMaskInference(features, instances);
+                using (StageProfile.Measure("mask_head"))
+                    ForwardMaskInference(features, instances);
             foreach (var instance in instances)
                 instance.MoveToOuterDisposeScope();
             return (instances, []);
