@@ -26,6 +26,7 @@ internal sealed class OurModel : IDisposable
         var cfg = ConfigLoader.Load("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml",
             ["MODEL.DEVICE", "cpu", "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0", "TEST.DETECTIONS_PER_IMAGE", "100"]);
         model = ModelBuilder.Build(cfg);
+        ZeroInitResiduals(model);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         TrainableParameters = trainable.Sum(p => p.numel());
         optimizer = optim.SGD(trainable, learningRate, momentum: 0.9, weight_decay: 1e-4);
@@ -37,6 +38,26 @@ internal sealed class OurModel : IDisposable
     }
 
     public long TrainableParameters { get; }
+
+    /// <summary>
+    /// Random weights with identity FrozenBN let activations grow ~1e4 through the 16 residual blocks; the RPN's deltas then
+    /// blow every proposal up to the whole image and NMS leaves a handful, far less work than a trained model does. Zero
+    /// scale on each block's last norm (the zero-init-residual trick; the peer does the same) keeps activations O(1), so
+    /// both sides keep 1000 proposals and 100 detections. Every convolution still runs: the work is unchanged.
+    /// </summary>
+    static void ZeroInitResiduals(GeneralizedRCNN model)
+    {
+        using var noGrad = no_grad();
+        var zeroed = 0;
+        foreach (var (name, buffer) in model.named_buffers())
+            if (name.StartsWith("backbone.bottom_up.res", StringComparison.Ordinal) && name.EndsWith(".conv3.norm.weight", StringComparison.Ordinal))
+            {
+                buffer.zero_();
+                zeroed++;
+            }
+        if (zeroed != 16)
+            throw new InvalidOperationException($"Expected the 16 bottleneck blocks of ResNet-50, found {zeroed} conv3 norms.");
+    }
 
     /// <summary>One prediction at <paramref name="shortSide"/>: seconds, stage seconds, detection count.</summary>
     public (double Seconds, IReadOnlyDictionary<string, double> Stages, long Detections) Infer(int shortSide)
@@ -52,6 +73,20 @@ internal sealed class OurModel : IDisposable
         var result = model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)])[0];
         var seconds = clock.Elapsed.TotalSeconds;
         return (seconds, new Dictionary<string, double>(profile.Seconds), result.Length);
+    }
+
+    /// <summary>Where the detections of one prediction come from (feature ranges, proposals, the box head's funnel), for a count that differs from the peer's.</summary>
+    public string Funnel(int shortSide)
+    {
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var input = new ImagePreprocessor(shortSide, 1333, "BGR").Preprocess(image);
+        var trace = new InferenceTrace(topProposals: 1);
+        model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)], trace: trace);
+        var features = string.Join(", ", trace.Features.Select(f => $"{f.Name} [{f.Min:G3}, {f.Max:G3}]"));
+        var proposals = string.Join(", ", trace.Proposals.Select(p => p.Count));
+        var boxHead = string.Join(", ", trace.BoxHead.Select(b => $"{b.Proposals} proposals -> {b.AboveScoreThreshold} above the score threshold -> {b.Detections} detections"));
+        return $"features: {features}; proposals: {proposals}; box head: {boxHead}";
     }
 
     /// <summary>The training batch: <paramref name="batch"/> copies of the image resized to <paramref name="shortSide"/>, with <see cref="TrainingTargets"/>.</summary>

@@ -93,6 +93,10 @@ internal static class PeerCheck
                     Console.WriteLine($"{label,-8} {row.Title,-22} ours {oursSeconds,7:F3} s  torchvision {peerSeconds,7:F3} s  ratio {oursSeconds / peerSeconds:F2}");
                     if (round > 0)
                         samples[row.Key].Ratios.Add(oursSeconds / peerSeconds);
+                    if (round == 0 && !row.Training)
+                        Console.WriteLine($"  ours: {ours.Funnel(row.ShortSide)}");
+                    if (round == 1 && !row.Training && samples[row.Key].OursDetections != samples[row.Key].PeerDetections)
+                        Console.WriteLine($"  WARNING: detection counts differ (ours {samples[row.Key].OursDetections}, torchvision {samples[row.Key].PeerDetections}): the rows do not do the same work.");
                 }
             }
             var report = Report(rows, samples, machine, rounds, peer.Setup);
@@ -142,6 +146,8 @@ internal static class PeerCheck
     {
         var reply = peer.Send(row.Training ? (JsonObject)trainRequest.DeepClone() : new JsonObject { ["cmd"] = "infer", ["size"] = row.ShortSide });
         var seconds = reply["seconds"]!.GetValue<double>();
+        if (samples is null && !row.Training)
+            Console.WriteLine($"  torchvision: proposals: {reply["proposals"]}; detections: {reply["detections"]}");
         if (samples is not null)
         {
             samples.PeerPeak = Math.Max(samples.PeerPeak, reply["peak_rss"]!.GetValue<long>());

@@ -49,6 +49,8 @@ class Stages:
         self._hook(model.backbone.body, "backbone")
         self._hook(model.backbone.fpn, "fpn")
         self._hook(model.rpn, "rpn")
+        self.proposals = 0
+        model.rpn.register_forward_hook(lambda m, a, out: setattr(self, "proposals", int(out[0][0].shape[0])))
         heads = model.roi_heads
         heads.register_forward_pre_hook(lambda m, a: self.marks.__setitem__("roi", time.perf_counter()))
         heads.mask_roi_pool.register_forward_pre_hook(lambda m, a: self.marks.__setitem__("mask", time.perf_counter()))
@@ -113,6 +115,11 @@ def main():
                              rpn_pre_nms_top_n_train=2000, rpn_post_nms_top_n_train=1000,
                              rpn_pre_nms_top_n_test=1000, rpn_post_nms_top_n_test=1000,
                              box_score_thresh=0.0, box_detections_per_img=100)
+            # As ours: zero scale on each bottleneck's last norm keeps random-weight activations O(1) (OurModel.cs says why).
+            with torch.no_grad():
+                for layer in (body.layer1, body.layer2, body.layer3, body.layer4):
+                    for block in layer:
+                        block.bn3.weight.zero_()
             stages = Stages(model)
             height, width = request["height"], request["width"]
             with open(request["image"], "rb") as f:
@@ -134,6 +141,7 @@ def main():
             reply["peak_rss"] = peak_rss_bytes()
             reply["detections"] = int(output[0]["boxes"].shape[0])
             reply["mask_shape"] = list(output[0]["masks"].shape)
+            reply["proposals"] = stages.proposals
             reply["stages"] = stages.take()
         elif command == "train":
             model.train()
