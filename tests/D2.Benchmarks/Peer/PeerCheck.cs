@@ -199,13 +199,15 @@ internal static class PeerCheck
             text.AppendLine();
             text.AppendLine("| stage | ours | torchvision | ratio |");
             text.AppendLine("|---|---:|---:|---:|");
-            var names = StageOrder.Where(n => s.OursStages.Any(d => d.ContainsKey(n)) || s.PeerStages.Any(d => d.ContainsKey(n)))
-                .Concat(s.OursStages.Concat(s.PeerStages).SelectMany(d => d.Keys).Distinct().Where(n => !StageOrder.Contains(n)));
-            foreach (var name in names.Append("other"))
+            // Stages in pipeline order, each followed by its parts ("rpn.head": inside "rpn", not added to "other").
+            var all = s.OursStages.Concat(s.PeerStages).SelectMany(d => d.Keys).Distinct().ToList();
+            var top = StageOrder.Where(all.Contains).Concat(all.Where(n => !n.Contains('.') && !StageOrder.Contains(n)));
+            foreach (var name in top.SelectMany(t => all.Where(n => n.StartsWith(t + ".", StringComparison.Ordinal)).Order().Prepend(t)).Append("other"))
             {
                 var ours = StageMedian(s.OursStages, s.Ours, name);
                 var peer = StageMedian(s.PeerStages, s.Peer, name);
-                text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {ours * 1000:F1} | {peer * 1000:F1} | {(peer > 0 ? (ours / peer).ToString("F2", CultureInfo.InvariantCulture) : "-")} |");
+                var label = name.Contains('.') ? $"&nbsp;&nbsp;{name}" : name;
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {ours * 1000:F1} | {peer * 1000:F1} | {(peer > 0 ? (ours / peer).ToString("F2", CultureInfo.InvariantCulture) : "-")} |");
             }
         }
         return text.ToString();
@@ -213,7 +215,7 @@ internal static class PeerCheck
 
     /// <summary>A stage's median seconds; "other" is each round's total minus its stages (glue between the stages).</summary>
     static double StageMedian(List<IReadOnlyDictionary<string, double>> stages, List<double> totals, string name) =>
-        Median(stages.Select((d, i) => name == "other" ? totals[i] - d.Values.Sum() : d.GetValueOrDefault(name)).ToList());
+        Median(stages.Select((d, i) => name == "other" ? totals[i] - d.Where(p => !p.Key.Contains('.')).Sum(p => p.Value) : d.GetValueOrDefault(name)).ToList());
 
     static double Median(IReadOnlyList<double> values)
     {

@@ -18,6 +18,7 @@ import torch
 import torchvision
 from torchvision.models import resnet50
 from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection import roi_heads as roi_heads_module
 from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
 from torchvision.ops import FrozenBatchNorm2d
 
@@ -62,14 +63,29 @@ class Stages:
             if mask is not None:
                 self.add("mask_head", end - mask)
         heads.register_forward_hook(roi_end)
-        postprocess = model.transform.postprocess
+        self._wrap(model.transform, "postprocess", "postprocess")
+        # Sub-stages (named "stage.part"), as StageProfile's on our side.
+        self._hook(model.rpn.anchor_generator, "rpn.anchors")
+        self._hook(model.rpn.head, "rpn.head")
+        self._wrap(model.rpn, "filter_proposals", "rpn.proposals")
+        self._hook(heads.box_roi_pool, "box_head.pooler")
+        self._hook(heads.box_head, "box_head.layers")
+        self._hook(heads.box_predictor, "box_head.layers")
+        self._wrap(heads, "postprocess_detections", "box_head.inference")
+        self._hook(heads.mask_roi_pool, "mask_head.pooler")
+        self._hook(heads.mask_head, "mask_head.layers")
+        self._hook(heads.mask_predictor, "mask_head.layers")
+        self._wrap(roi_heads_module, "maskrcnn_inference", "mask_head.inference")
 
-        def timed_postprocess(*args, **kwargs):
+    def _wrap(self, owner, attribute, name):
+        original = getattr(owner, attribute)
+
+        def timed(*args, **kwargs):
             start = time.perf_counter()
-            result = postprocess(*args, **kwargs)
-            self.add("postprocess", time.perf_counter() - start)
+            result = original(*args, **kwargs)
+            self.add(name, time.perf_counter() - start)
             return result
-        model.transform.postprocess = timed_postprocess
+        setattr(owner, attribute, timed)
 
     def _hook(self, module, name):
         module.register_forward_pre_hook(lambda m, a: self.marks.__setitem__(name, time.perf_counter()))

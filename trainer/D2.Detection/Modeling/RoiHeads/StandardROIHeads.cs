@@ -178,8 +178,13 @@ public sealed class StandardROIHeads : nn.Module
 
     private List<Instances> ForwardBoxInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals, InferenceTrace? trace)
     {
-        var boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
-        var predictions = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+        Tensor boxFeatures;
+        using (StageProfile.Measure("box_head.pooler"))
+            boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
+        (Tensor, Tensor) predictions;
+        using (StageProfile.Measure("box_head.layers"))
+            predictions = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+        using var stage = StageProfile.Measure("box_head.inference");
         return _boxPredictor.Inference(predictions, proposals, trace);
     }
 
@@ -200,7 +205,12 @@ public sealed class StandardROIHeads : nn.Module
 
     private void ForwardMaskInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> instances)
     {
-        var maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
-        MaskRcnnInference.Apply(_maskHead!.forward(maskFeatures), instances);
+        Tensor maskFeatures, logits;
+        using (StageProfile.Measure("mask_head.pooler"))
+            maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
+        using (StageProfile.Measure("mask_head.layers"))
+            logits = _maskHead!.forward(maskFeatures);
+        using var stage = StageProfile.Measure("mask_head.inference");
+        MaskRcnnInference.Apply(logits, instances);
     }
 }
