@@ -259,7 +259,7 @@ public sealed class Build : BuildBase
     static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale"];
 
     Target Bench => _ => _
-        .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")
+        .Description("Benchmarks against a baseline in the same run (--peer torchvision: only the side-by-side run with torchvision's Mask R-CNN; BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")
         .DependsOn(Compile)
         .Executes(async () =>
         {
