@@ -206,8 +206,12 @@ internal static class PeerCheck
             {
                 var ours = StageMedian(s.OursStages, s.Ours, name);
                 var peer = StageMedian(s.PeerStages, s.Peer, name);
+                // A part one side does not time (ours splits the ROI heads only in inference) shows as "-", not as 0.
+                var oursTimed = name == "other" || s.OursStages.Any(d => d.ContainsKey(name));
+                var peerTimed = name == "other" || s.PeerStages.Any(d => d.ContainsKey(name));
                 var label = name.Contains('.') ? $"&nbsp;&nbsp;{name}" : name;
-                text.AppendLine(CultureInfo.InvariantCulture, $"| {label} | {ours * 1000:F1} | {peer * 1000:F1} | {(peer > 0 ? (ours / peer).ToString("F2", CultureInfo.InvariantCulture) : "-")} |");
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {label} | {(oursTimed ? (ours * 1000).ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(peerTimed ? (peer * 1000).ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(oursTimed && peerTimed && peer > 0 ? (ours / peer).ToString("F2", CultureInfo.InvariantCulture) : "-")} |");
             }
         }
         return text.ToString();
