@@ -30,6 +30,9 @@ public sealed class Build : BuildBase
     [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce / coco-scale / roialign-peak for that check alone (default: everything)")]
     public string? BenchFilter;
 
+    [Parameter("Bench: run only the side-by-side comparison with this peer (torchvision: Debian's python3-torch/python3-torchvision, installed when missing and root)")]
+    public string? Peer;
+
     string Solution => Root("MLOps.sln");
     string ArtifactsDirectory => Root("artifacts");
     string TestResultsDirectory => Root("artifacts", "test-results");
@@ -256,11 +259,16 @@ public sealed class Build : BuildBase
     static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale", "roialign-peak"];
 
     Target Bench => _ => _
-        .Description("Benchmarks against a baseline in the same run (BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")
+        .Description("Benchmarks against a baseline in the same run (--peer torchvision: only the side-by-side run with torchvision's Mask R-CNN; BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")
         .DependsOn(Compile)
         .Executes(async () =>
         {
             string[] project = ["run", "--no-build", "-c", Configuration.ToString(), "--project", Root("tests", "D2.Benchmarks"), "--"];
+            if (Peer is { Length: > 0 })
+            {
+                await ProcessTasks.RunAsync("dotnet", [.. project, "peer", Peer, "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
+                return;
+            }
             // No filter: everything; the name of a check: only that check; any other filter: only the matching benchmarks.
             foreach (var check in BenchChecks)
                 if (BenchFilter is null or "" || BenchFilter == check)

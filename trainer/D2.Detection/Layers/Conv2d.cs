@@ -51,12 +51,24 @@ public sealed class Conv2d : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor>? Norm => _norm;
     public long OutChannels => weight.shape[0];
 
+    /// <summary>
+    /// libtorch 2.10's oneDNN dies with SIGFPE (integer division by zero in brgemm_convolution_bwd_strided's blocking
+    /// estimate, est_eff_1x1) computing the input gradient of a strided 1x1 convolution on some x64 CPUs (seen on this
+    /// project's AMD EPYC build machines: ResNet-50's res4/res5 first blocks at 512 px). A strided 1x1 convolution without
+    /// padding is the same sum over the subsampled input, so when that gradient is needed the stride is taken by slicing.
+    /// </summary>
+    bool StridedPointwiseNeedsWorkaround(Tensor x) =>
+        x.requires_grad && weight.shape[2] == 1 && weight.shape[3] == 1 && (_stride[0] > 1 || _stride[1] > 1)
+        && _padding[0] == 0 && _padding[1] == 0;
+
     /// <param name="x">(N, Cin, H, W)</param>
     /// <returns>(N, Cout, H', W')</returns>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.conv2d(x, weight, bias, _stride, _padding, _dilation, _groups);
+        var y = StridedPointwiseNeedsWorkaround(x)
+            ? nn.functional.conv2d(x[.., .., TensorIndex.Slice(step: _stride[0]), TensorIndex.Slice(step: _stride[1])], weight, bias, [1, 1], _padding, _dilation, _groups)
+            : nn.functional.conv2d(x, weight, bias, _stride, _padding, _dilation, _groups);
         if (_norm is not null)
             y = _norm.forward(y);
         if (_activation is not null)

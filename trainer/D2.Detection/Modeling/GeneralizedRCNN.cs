@@ -56,7 +56,7 @@ public sealed class GeneralizedRCNN : nn.Module
         var device = Device;
         var targets = batch.Select((b, i) => (b.Instances ?? throw new ArgumentException($"Training input {i} has no ground-truth instances.")).To(device)).ToList();
         var images = PreprocessImage(batch);
-        var features = _backbone.forward(images.Tensor);
+        var features = ForwardBackbone(images.Tensor);
         var (proposals, proposalLosses) = _proposalGenerator.Forward(images.ImageSizes, features, targets);
         var (_, detectorLosses) = _roiHeads.Forward(features, proposals, targets);
         var losses = new Dictionary<string, Tensor>();
@@ -88,13 +88,14 @@ public sealed class GeneralizedRCNN : nn.Module
         Completed(InferenceStage.Preprocess);
         if (trace is not null && _backbone is Backbone.FPN fpn)
             trace.RecordFeatures(fpn.BottomUp.forward(images.Tensor));
-        var features = _backbone.forward(images.Tensor);
+        var features = ForwardBackbone(images.Tensor);
         trace?.RecordFeatures(features);
         Completed(InferenceStage.Backbone);
         var (proposals, _) = _proposalGenerator.Forward(images.ImageSizes, features);
         trace?.RecordProposals(proposals);
         Completed(InferenceStage.ProposalGenerator);
         var (results, _) = _roiHeads.Forward(features, proposals, trace: trace, stageCompleted: Completed);
+        using var postprocessStage = StageProfile.Measure("postprocess");
         var output = new List<Instances>();
         for (var i = 0; i < results.Count; i++)
         {
@@ -111,11 +112,19 @@ public sealed class GeneralizedRCNN : nn.Module
         return output;
     }
 
+    // An FPN times its bottom-up part and its own layers as separate stages; any other backbone is one stage.
+    private Dictionary<string, Tensor> ForwardBackbone(Tensor images)
+    {
+        using var stage = _backbone is Backbone.FPN ? default : StageProfile.Measure("backbone");
+        return _backbone.forward(images);
+    }
+
     /// <summary>Normalises each image ((x - mean) / std per channel) and pads the batch to the backbone's size divisibility.</summary>
     public ImageList PreprocessImage(IReadOnlyList<ModelInput> batch)
     {
         if (batch.Count == 0)
             throw new ArgumentException("The batch is empty.", nameof(batch));
+        using var stage = StageProfile.Measure("preprocess");
         using var scope = NewDisposeScope();
         var device = Device;
         var mean = tensor(_pixelMean, device: device).view(-1, 1, 1);

@@ -34,9 +34,10 @@ public sealed class BasicBlock : ResNetBlock
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(_conv1.forward(x));
+        // In place on fresh outputs that no backward reads, as in BottleneckBlock.
+        var y = _conv1.forward(x).relu_();
         y = _conv2.forward(y);
-        y = y + (_shortcut is null ? x : _shortcut.forward(x));
-        return nn.functional.relu(y).MoveToOuterDisposeScope();
+        y.add_(_shortcut is null ? x : _shortcut.forward(x));
+        return y.relu_().MoveToOuterDisposeScope();
     }
 }

@@ -24,7 +24,7 @@ public sealed class BasicStem : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(_conv1.forward(x));
+        var y = _conv1.forward(x).relu_();
         return nn.functional.max_pool2d(y, kernel_size: 3, stride: 2, padding: 1).MoveToOuterDisposeScope();
     }
 }

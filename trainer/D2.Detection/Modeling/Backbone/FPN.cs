@@ -84,7 +84,10 @@ public sealed class FPN : Backbone
     public override Dictionary<string, Tensor> forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var bottomUp = _bottomUp.forward(x);
+        Dictionary<string, Tensor> bottomUp;
+        using (StageProfile.Measure("backbone"))
+            bottomUp = _bottomUp.forward(x);
+        using var stage = StageProfile.Measure("fpn");
         var results = new Tensor[_inFeatures.Length];
         var last = _inFeatures.Length - 1;
         var previous = _lateralConvs[last].forward(bottomUp[_inFeatures[last]]);

@@ -55,10 +55,15 @@ public sealed class RPN : nn.Module
     public (List<Instances> Proposals, Dictionary<string, Tensor> Losses) Forward(IReadOnlyList<(int Height, int Width)> imageSizes,
         IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances>? gtInstances = null)
     {
+        using var stage = StageProfile.Measure("rpn");
         using var scope = NewDisposeScope();
         var levelFeatures = _inFeatures.Select(f => features[f]).ToList();
-        var anchors = _anchorGenerator.Generate(levelFeatures);
-        var (rawLogits, rawDeltas) = _head.forward(levelFeatures);
+        List<Tensor> anchors;
+        using (StageProfile.Measure("rpn.anchors"))
+            anchors = _anchorGenerator.Generate(levelFeatures);
+        List<Tensor> rawLogits, rawDeltas;
+        using (StageProfile.Measure("rpn.head"))
+            (rawLogits, rawDeltas) = _head.forward(levelFeatures);
         // (N, A, H, W) -> (N, H*W*A) and (N, A*4, H, W) -> (N, H*W*A, 4), matching the anchors' (y, x, a) order.
         var logits = rawLogits.Select(s => s.permute(0, 2, 3, 1).flatten(1)).ToList();
         var deltas = rawDeltas.Select(d => d.view(d.shape[0], -1, 4, d.shape[^2], d.shape[^1]).permute(0, 3, 4, 1, 2).flatten(1, -2)).ToList();
@@ -74,6 +79,7 @@ public sealed class RPN : nn.Module
         }
 
         List<Instances> proposals;
+        using (StageProfile.Measure("rpn.proposals"))
         using (no_grad())
         {
             var decoded = DecodeProposals(anchors, deltas);

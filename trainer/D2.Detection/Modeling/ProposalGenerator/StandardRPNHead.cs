@@ -19,7 +19,7 @@ public sealed class StandardRPNHead : nn.Module<IReadOnlyList<Tensor>, (List<Ten
 
     public StandardRPNHead(long inChannels, int numAnchors, int boxDim = 4) : base(nameof(StandardRPNHead))
     {
-        _conv = new Conv2d(inChannels, inChannels, 3, padding: 1, activation: x => nn.functional.relu(x));
+        _conv = new Conv2d(inChannels, inChannels, 3, padding: 1, activation: x => x.relu_());
         _objectnessLogits = new Conv2d(inChannels, numAnchors, 1);
         _anchorDeltas = new Conv2d(inChannels, numAnchors * boxDim, 1);
         foreach (var conv in new[] { _conv, _objectnessLogits, _anchorDeltas })

@@ -22,7 +22,7 @@ public sealed class FastRCNNConvFCHead : nn.Module<Tensor, Tensor>
         for (var k = 0; k < convDims.Count; k++)
         {
             var conv = new Conv2d(channels, convDims[k], 3, padding: 1, bias: convNorm.Length == 0,
-                norm: Norm.Create(convNorm, convDims[k]), activation: x => nn.functional.relu(x));
+                norm: Norm.Create(convNorm, convDims[k]), activation: x => x.relu_());
             WeightInit.C2MsraFill(conv);
             register_module($"conv{k + 1}", conv);
             _convs.Add(conv);
@@ -55,7 +55,7 @@ public sealed class FastRCNNConvFCHead : nn.Module<Tensor, Tensor>
             // Channel-major (c, y, x) flattening, as Detectron2's torch.flatten(x, start_dim=1).
             x = x.flatten(1);
             foreach (var fc in _fcs)
-                x = nn.functional.relu(fc.forward(x));
+                x = fc.forward(x).relu_();
         }
         return x.MoveToOuterDisposeScope();
     }

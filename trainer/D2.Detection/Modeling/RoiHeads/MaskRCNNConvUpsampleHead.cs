@@ -40,7 +40,7 @@ public sealed class MaskRCNNConvUpsampleHead : nn.Module<Tensor, Tensor>
         for (var k = 0; k < convDims.Count; k++)
         {
             _convs[k] = new Conv2d(channels, convDims[k], 3, padding: 1, bias: convNorm.Length == 0,
-                norm: Norm.Create(convNorm, convDims[k]), activation: x => nn.functional.relu(x));
+                norm: Norm.Create(convNorm, convDims[k]), activation: x => x.relu_());
             WeightInit.C2MsraFill(_convs[k]);
             register_module($"mask_fcn{k + 1}", _convs[k]);
             channels = convDims[k];
@@ -85,7 +85,7 @@ public sealed class MaskRCNNConvUpsampleHead : nn.Module<Tensor, Tensor>
         var y = x;
         foreach (var conv in _convs)
             y = conv.forward(y);
-        y = nn.functional.relu(_deconv.forward(y));
+        y = _deconv.forward(y).relu_();
         return _predictor.forward(y).MoveToOuterDisposeScope();
     }
 }

@@ -85,11 +85,17 @@ public sealed class StandardROIHeads : nn.Module
             if (targets is null)
                 throw new ArgumentException("ROI heads need ground-truth instances in training.", nameof(targets));
             using var scope = NewDisposeScope();
-            var sampled = LabelAndSampleProposals(proposals, targets);
-            var losses = ForwardBoxTraining(features, sampled);
+            List<Instances> sampled;
+            Dictionary<string, Tensor> losses;
+            using (StageProfile.Measure("box_head"))
+            {
+                sampled = LabelAndSampleProposals(proposals, targets);
+                losses = ForwardBoxTraining(features, sampled);
+            }
             if (_maskHead is not null)
-                foreach (var (name, loss) in ForwardMaskTraining(features, sampled))
-                    losses[name] = loss;
+                using (StageProfile.Measure("mask_head"))
+                    foreach (var (name, loss) in ForwardMaskTraining(features, sampled))
+                        losses[name] = loss;
             foreach (var loss in losses.Values)
                 loss.MoveToOuterDisposeScope();
             return ([], losses);
@@ -97,11 +103,14 @@ public sealed class StandardROIHeads : nn.Module
         using (no_grad())
         {
             using var scope = NewDisposeScope();
-            var instances = ForwardBoxInference(features, proposals, trace);
+            List<Instances> instances;
+            using (StageProfile.Measure("box_head"))
+                instances = ForwardBoxInference(features, proposals, trace);
             stageCompleted?.Invoke(InferenceStage.BoxHead);
             if (_maskHead is not null)
             {
-                ForwardMaskInference(features, instances);
+                using (StageProfile.Measure("mask_head"))
+                    ForwardMaskInference(features, instances);
                 stageCompleted?.Invoke(InferenceStage.MaskHead);
             }
             foreach (var instance in instances)
@@ -175,8 +184,13 @@ public sealed class StandardROIHeads : nn.Module
 
     private List<Instances> ForwardBoxInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals, InferenceTrace? trace)
     {
-        var boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
-        var predictions = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+        Tensor boxFeatures;
+        using (StageProfile.Measure("box_head.pooler"))
+            boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
+        (Tensor, Tensor) predictions;
+        using (StageProfile.Measure("box_head.layers"))
+            predictions = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+        using var stage = StageProfile.Measure("box_head.inference");
         return _boxPredictor.Inference(predictions, proposals, trace);
     }
 
@@ -197,7 +211,12 @@ public sealed class StandardROIHeads : nn.Module
 
     private void ForwardMaskInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> instances)
     {
-        var maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
-        MaskRcnnInference.Apply(_maskHead!.forward(maskFeatures), instances);
+        Tensor maskFeatures, logits;
+        using (StageProfile.Measure("mask_head.pooler"))
+            maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
+        using (StageProfile.Measure("mask_head.layers"))
+            logits = _maskHead!.forward(maskFeatures);
+        using var stage = StageProfile.Measure("mask_head.inference");
+        MaskRcnnInference.Apply(logits, instances);
     }
 }
