@@ -30,6 +30,7 @@ internal static class FakeTrainer
             while true; do sleep 0.05; done;;
           stubborn)
             trap 'echo "ignoring SIGTERM"' TERM
+            echo trapped > "$base/model/trapped.txt"
             while true; do sleep 0.05; done;;
         esac
         echo "loss: 0.9"

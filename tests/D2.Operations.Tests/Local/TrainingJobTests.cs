@@ -132,7 +132,8 @@ public class TrainingJobTests
         await using var local = await LocalHarness.StartAsync(configure: o => o.TrainingStopGracePeriod = TimeSpan.FromMilliseconds(500));
         await local.OkAsync("CreateTrainingJob", TrainingRequests.Create("job-stubborn", TrainingRequests.DataFolder(local.Root), Path.Combine(local.Root, "out"), mode: "stubborn"));
         await local.WaitForJobAsync("job-stubborn", "InProgress");
-        await WaitUntilAsync(() => File.Exists(Path.Combine(local.Root, "training-jobs", "job-stubborn", "opt", "ml", "model", "hyperparameters.json")));
+        // The script's trap is set once it writes trapped.txt (a SIGTERM before that would end bash at once).
+        await WaitUntilAsync(() => File.Exists(Path.Combine(local.Root, "training-jobs", "job-stubborn", "opt", "ml", "model", "trapped.txt")));
         await local.OkAsync("StopTrainingJob", new JsonObject { ["TrainingJobName"] = "job-stubborn" });
         var job = await local.WaitForJobAsync("job-stubborn", "Stopped", "Failed");
         Assert.That((string?)job["TrainingJobStatus"], Is.EqualTo("Stopped"));
