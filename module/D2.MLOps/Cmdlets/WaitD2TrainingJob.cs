@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Management.Automation;
 using D2.MLOps.Help;
 using D2.Operations.Aws.SageMaker;
@@ -56,16 +55,12 @@ public sealed class WaitD2TrainingJob : AwsCmdlet
     /// operation, percent from iteration/MAX_ITER and seconds remaining from the trainer's ETA.</summary>
     internal static ProgressRecord ProgressFor(TrainingSnapshot s)
     {
-        var metrics = new List<string>();
-        if (s.Iteration is { } iter)
-            metrics.Add($"iter {iter}{(s.MaxIter is { } max ? "/" + max : "")}");
-        if (s.TotalLoss is { } loss)
-            metrics.Add($"total_loss {loss.ToString("F3", CultureInfo.InvariantCulture)}");
+        var current = s.MetricLine();
         if (!string.IsNullOrEmpty(s.StatusMessage))
-            metrics.Add(s.StatusMessage);
+            current = current.Length == 0 ? s.StatusMessage : current + "  " + s.StatusMessage;
         var record = new ProgressRecord(1, $"Training job {s.JobName}", $"{s.Status} / {s.SecondaryStatus}")
         {
-            CurrentOperation = string.Join("  ", metrics),
+            CurrentOperation = current,
         };
         if (s.Iteration is { } done && s.MaxIter is > 0 and var total)
             record.PercentComplete = (int)Math.Clamp(100L * done / total, 0, 100);

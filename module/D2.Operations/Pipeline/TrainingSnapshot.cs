@@ -18,14 +18,24 @@ public sealed record TrainingSnapshot(
     public override string ToString()
     {
         var line = $"{JobName}: {Status}/{SecondaryStatus}";
-        if (Iteration is { } iter)
-            line += $"  iter {iter}{(MaxIter is { } max ? "/" + max : "")}";
-        if (TotalLoss is { } loss)
-            line += $"  total_loss {loss.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}";
+        var metrics = MetricLine();
+        if (metrics.Length > 0)
+            line += "  " + metrics;
         if (Eta is { } eta)
             line += $"  eta {eta:c}";
         if (!string.IsNullOrEmpty(StatusMessage))
             line += $"  - {StatusMessage}";
         return line;
+    }
+
+    /// <summary>The trainer's progress as far as known: <c>iter 20/40  total_loss 0.987</c> (empty when nothing is).</summary>
+    public string MetricLine()
+    {
+        var parts = new List<string>(2);
+        if (Iteration is { } iter)
+            parts.Add($"iter {iter}{(MaxIter is { } max ? "/" + max : "")}");
+        if (TotalLoss is { } loss)
+            parts.Add($"total_loss {loss.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}");
+        return string.Join("  ", parts);
     }
 }
