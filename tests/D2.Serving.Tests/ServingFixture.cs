@@ -126,7 +126,14 @@ internal static class ServingFixture
             Assert.Fail($"D2.Serving did not answer /ping within {timeout}:\n{Output}");
         }
 
-        public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+        /// <summary>Waits for the exit, then for the redirected output to drain (only the overload without a timeout does that).</summary>
+        public bool WaitForExit(TimeSpan timeout)
+        {
+            if (!_process.WaitForExit(timeout))
+                return false;
+            _process.WaitForExit();
+            return true;
+        }
 
         public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
