@@ -19,7 +19,7 @@ public class HostTransferScanTests
         ["Layers/NMSKernel.cs"] = (3, "the managed CPU kernel reads CPU memory (CPU tensors only)"),
         ["Layers/ROIAlign.cs"] = (2, "the CPU path's per-ROI levels for the managed kernel (CPU tensors only)"),
         ["Layers/NMS.cs"] = (2, "the CPU path's categories for the managed kernel (CPU tensors only)"),
-        ["Layers/NMSTensorOps.cs"] = (2, "the greedy scan over the packed overlap bits, one sync per NMS as torchvision's CUDA nms"),
+        ["Layers/NMSTensorOps.cs"] = (4, "the greedy scan over the packed overlap bits, one sync per NMS as torchvision's CUDA nms; above 5,000 boxes batched NMS reads the category list once and runs per category, as torchvision's batched_nms does on CUDA"),
         ["Layers/ROIAlignTensorOps.cs"] = (2, "one sync per call for the plan (per ROI: level, sample grid, window size, batch-index check), fewer than Detectron2's ROIPooler (one nonzero per level)"),
         ["Structures/Selection.cs"] = (2, "the helper behind the listed call sites (ToArray, index lists for polygon fields)"),
         ["Structures/Instances.cs"] = (1, "indexing a host-side field (PolygonMasks are Python lists in Detectron2 too)"),

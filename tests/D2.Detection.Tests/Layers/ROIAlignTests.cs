@@ -258,6 +258,26 @@ public class ROIAlignTests
         Assert.That(input.grad!.abs().sum().item<float>(), Is.Zero);
     }
 
+    // Found by the GPU-machine check (tests/D2.DeviceChecks): a randomly initialised Mask R-CNN predicted only
+    // zero-size boxes, and the mask head's ROIAlign call, in which no ROI samples anything, threw IndexOutOfRange.
+    [Test]
+    public void RoiAlign_where_every_roi_is_empty_gives_zeros()
+    {
+        using var scope = NewDisposeScope();
+        // Enough channels to take the parallel path as well as the serial one.
+        foreach (var channels in new[] { 2, 512 })
+        {
+            var input = ones([1, channels, 8, 8], requires_grad: true);
+            // Zero-size boxes (aligned, adaptive sampling: no sample) and boxes wholly outside the map (no sample inside).
+            var rois = tensor(new float[] { 0, 3, 3, 3, 3, 0, 5, 2, 5, 2, 0, 100, 100, 120, 120, 0, -50, -50, -30, -30 }, [4, 5]);
+            var output = ROIAlign.RoiAlign(input, rois, (14, 14), 1, 0, true);
+            output.sum().backward();
+            Assert.That(output.shape, Is.EqualTo(new long[] { 4, channels, 14, 14 }));
+            Assert.That(output.abs().sum().item<float>(), Is.Zero, "no ROI samples anything");
+            Assert.That(input.grad!.abs().sum().item<float>(), Is.Zero);
+        }
+    }
+
     [Test]
     public void RoiAlign_computes_half_precision_input_in_float32()
     {

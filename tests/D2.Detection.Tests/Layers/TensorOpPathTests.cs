@@ -153,6 +153,23 @@ public class TensorOpPathTests
         Assert.That(Keep(() => NMS.Nms(boxes.narrow(0, 0, 0), scores.narrow(0, 0, 0), threshold), force: true), Is.Empty);
     }
 
+    [TestCase(0.5)]
+    [TestCase(0.0)]
+    public void Batched_nms_over_many_boxes_runs_per_category_and_keeps_exactly_what_the_kernel_keeps(double threshold)
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(17);
+        var n = 6000; // above the tensor-op path's per-category limit
+        var xy = rand([n, 2], generator: g).mul(500);
+        var boxes = cat([xy.round(), xy.round() + rand([n, 2], generator: g).mul(80).round()], 1);
+        var scores = rand([n], generator: g).mul(50).round().div(50);
+        scores[10] = float.NaN;
+        var classes = randint(0, 80, [n], generator: g);
+        var kernel = Keep(() => NMS.BatchedNms(boxes, scores, classes, threshold), force: false);
+        Assert.That(kernel.Length, Is.GreaterThan(80).And.LessThan(n));
+        Assert.That(Keep(() => NMS.BatchedNms(boxes, scores, classes, threshold), force: true), Is.EqualTo(kernel));
+    }
+
     [Test]
     public void Pasted_masks_are_identical_on_both_paths()
     {

@@ -13,8 +13,17 @@ namespace D2.Detection.Layers;
 /// </summary>
 internal static class NMSTensorOps
 {
-    // Rows of the IoU matrix computed at once: bounds the transient memory at RowBlock·N floats.
-    const long RowBlock = 1024;
+    // Rows of the IoU matrix computed at once: at most MaxRowBlock, and fewer for large N so that one block holds
+    // about BlockElements pairs. A block's temporaries (a dozen of them, up to 8 bytes per pair) are freed before the
+    // next block, so the transient memory stays near BlockElements x 100 bytes whatever N is; only the packed
+    // N x N/8-byte mask grows with N², as in torchvision's kernel.
+    const long MaxRowBlock = 1024;
+    const long BlockElements = 1 << 22;
+
+    // Batched NMS over more boxes than this runs category by category, as torchvision's batched_nms does on CUDA
+    // above 5,000 boxes: one pass over N boxes costs N² pairs, per category the sum of each category's square. Measured
+    // on an H200: 80,000 candidates of 80 categories (SCORE_THRESH_TEST 0) took ~1 s in one pass.
+    const long PerCategoryAbove = 5000;
 
     /// <param name="boxes">(N, 4) float32 or float64</param>
     /// <param name="classes">(N) integer category per box, or null for one category</param>
@@ -26,6 +35,8 @@ internal static class NMSTensorOps
         var n = boxes.shape[0];
         if (n == 0)
             return empty(0, ScalarType.Int64, device).MoveToOuterDisposeScope();
+        if (classes is not null && n > PerCategoryAbove)
+            return PerCategory(boxes, scores, classes, iouThreshold).MoveToOuterDisposeScope();
         var order = scores.to(ScalarType.Float64).sort(0, descending: true, stable: true).Indices;
         var sorted = boxes.index_select(0, order);
         var sortedClasses = classes?.to(ScalarType.Int64).index_select(0, order);
@@ -38,6 +49,27 @@ internal static class NMSTensorOps
         var kept = Scan(bits, (int)n);
         var keptPositions = tensor(kept, ScalarType.Int64).to(device);
         return order.index_select(0, keptPositions).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// NMS within each category, then the union of the kept boxes by decreasing score: the same keep set and order as one
+    /// pass with categories masked (a box never suppresses another category's), with ties in index order since the
+    /// union is gathered in index order and sorted stably. One host sync for the categories, one per category.
+    /// </summary>
+    static Tensor PerCategory(Tensor boxes, Tensor scores, Tensor classes, double iouThreshold)
+    {
+        var categories = classes.to(ScalarType.Int64);
+        var keep = zeros(boxes.shape[0], ScalarType.Bool, boxes.device);
+        foreach (var category in categories.unique().Item1.cpu().data<long>().ToArray())
+        {
+            using var categoryScope = NewDisposeScope();
+            var members = categories.eq(category).nonzero().squeeze(1);
+            var kept = Run(boxes.index_select(0, members), scores.index_select(0, members), null, iouThreshold);
+            keep.index_put_(tensor(true, ScalarType.Bool, boxes.device), members.index_select(0, kept));
+        }
+        var keptIndices = keep.nonzero().squeeze(1);
+        var byScore = scores.index_select(0, keptIndices).to(ScalarType.Float64).sort(0, descending: true, stable: true).Indices;
+        return keptIndices.index_select(0, byScore);
     }
 
     /// <summary>(N, ceil(N/8)) bytes: bit j of row i is set when sorted box j (j &gt; i) overlaps box i above the threshold.</summary>
@@ -53,9 +85,11 @@ internal static class NMSTensorOps
         var column = arange(n, ScalarType.Int64, sorted.device);
         var bitValues = tensor(new long[] { 1, 2, 4, 8, 16, 32, 64, 128 }, ScalarType.Int64).to(sorted.device);
         var blocks = new List<Tensor>();
-        for (long start = 0; start < n; start += RowBlock)
+        var rowBlock = Math.Clamp(BlockElements / n, 1, MaxRowBlock);
+        for (long start = 0; start < n; start += rowBlock)
         {
-            var rows = Math.Min(RowBlock, n - start);
+            using var blockScope = NewDisposeScope();
+            var rows = Math.Min(rowBlock, n - start);
             var w = minimum(x2.narrow(0, start, rows).unsqueeze(1), x2.unsqueeze(0))
                 .sub(maximum(x1.narrow(0, start, rows).unsqueeze(1), x1.unsqueeze(0))).clamp_min(0.0);
             var h = minimum(y2.narrow(0, start, rows).unsqueeze(1), y2.unsqueeze(0))
@@ -67,7 +101,7 @@ internal static class NMSTensorOps
             if (classes is not null)
                 over = over.logical_and(classes.narrow(0, start, rows).unsqueeze(1).eq(classes.unsqueeze(0)));
             var padded = nn.functional.pad(over.to(ScalarType.Int64), [0, width * 8 - n]);
-            blocks.Add(padded.view(rows, width, 8).mul(bitValues).sum(2).to(ScalarType.Byte));
+            blocks.Add(padded.view(rows, width, 8).mul(bitValues).sum(2).to(ScalarType.Byte).MoveToOuterDisposeScope());
         }
         return blocks.Count == 1 ? blocks[0] : cat(blocks);
     }

@@ -255,8 +255,9 @@ internal static class ROIAlignKernel
 
     static void ForEachChannelBlock<T>(int channels, long work, int bufferLength, Action<int, int, T[]> body)
     {
-        // Room for the whole vectors that Axpy runs past the span.
-        bufferLength = RoundUp(bufferLength);
+        // Room for the whole vectors that Axpy runs past the span; never empty, since the forward pass parks its warming
+        // reads in element 0 even when every ROI of the call is empty (all degenerate boxes).
+        bufferLength = RoundUp(Math.Max(bufferLength, 1));
         var threads = Math.Min(Environment.ProcessorCount, channels);
         if (threads <= 1 || work < ParallelThreshold)
         {
