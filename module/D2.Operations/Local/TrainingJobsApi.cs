@@ -1,16 +1,17 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using D2.Operations.Aws.SageMaker;
 
 namespace D2.Operations.Local;
 
 /// <summary>CreateTrainingJob, DescribeTrainingJob, StopTrainingJob and ListTrainingJobs over local processes.</summary>
-internal sealed class TrainingJobs
+internal sealed class TrainingJobsApi
 {
     private readonly LocalContext _context;
     private readonly ConcurrentDictionary<string, TrainingJob> _jobs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _createGate = new();
 
-    public TrainingJobs(LocalContext context)
+    public TrainingJobsApi(LocalContext context)
     {
         _context = context;
         foreach (var record in context.Store.LoadAll(TrainingJob.Kind))
@@ -40,7 +41,7 @@ internal sealed class TrainingJobs
         description["EnableNetworkIsolation"] ??= false;
         description["EnableInterContainerTrafficEncryption"] ??= false;
         description["EnableManagedSpotTraining"] ??= false;
-        description["TrainingJobStatus"] = "InProgress";
+        description["TrainingJobStatus"] = LocalStatus.Wire(TrainingJobStatus.InProgress);
         description["CreationTime"] = EpochTime.Now();
 
         var job = new TrainingJob(_context.Store, description, (JsonObject)request.DeepClone(), request["Tags"]?.DeepClone() as JsonArray ?? []);
@@ -50,7 +51,7 @@ internal sealed class TrainingJobs
                 throw LocalApiException.InUse(
                     $"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({arn})");
             lock (job.Gate)
-                job.Transition("Starting", "Launching requested ML instances");
+                job.Transition(SecondaryStatus.Starting, "Launching requested ML instances");
             _jobs[name] = job;
         }
         _context.Log($"training job {name}: InProgress");
@@ -70,12 +71,12 @@ internal sealed class TrainingJobs
         var job = Find((string)request["TrainingJobName"]!);
         lock (job.Gate)
         {
-            if (job.Status is "Stopping" or "Stopped")
+            if (job.Status is TrainingJobStatus.Stopping or TrainingJobStatus.Stopped)
                 return [];
-            if (job.Status != "InProgress")
+            if (job.Status != TrainingJobStatus.InProgress)
                 throw LocalApiException.Validation($"The request was rejected because the training job is in status {job.Status}.");
         }
-        RequestStop(job, "Stopped", "Stopping the training job");
+        RequestStop(job, SecondaryStatus.Stopped, "Stopping the training job");
         return [];
     }
 
@@ -98,15 +99,15 @@ internal sealed class TrainingJobs
 
     /// <summary>Moves the job to Stopping and sends SIGTERM; SIGKILL follows after the grace period. The run ends
     /// the job as Stopped (or MaxRuntimeExceeded) with whatever artifacts exist.</summary>
-    public void RequestStop(TrainingJob job, string stopAs, string message)
+    public void RequestStop(TrainingJob job, SecondaryStatus stopAs, string message)
     {
         LocalProcess? process;
         lock (job.Gate)
         {
-            if (job.StopAs is not null || job.Status != "InProgress")
+            if (job.StopAs is not null || job.Status != TrainingJobStatus.InProgress)
                 return;
             job.StopAs = stopAs;
-            job.Transition("Stopping", message, "Stopping");
+            job.Transition(SecondaryStatus.Stopping, message, TrainingJobStatus.Stopping);
             process = job.Process;
         }
         _context.Log($"training job {job.Name}: Stopping ({message})");
@@ -119,11 +120,11 @@ internal sealed class TrainingJobs
     /// <summary>Stops every running job (server shutdown) and waits for the runs to finish packing.</summary>
     public async Task StopAllAsync(TimeSpan grace)
     {
-        var running = _jobs.Values.Where(j => { lock (j.Gate) return j.Status == "InProgress"; }).ToList();
+        var running = _jobs.Values.Where(j => { lock (j.Gate) return j.Status == TrainingJobStatus.InProgress; }).ToList();
         foreach (var job in running)
-            RequestStop(job, "Stopped", "Stopping the training job: the local SageMaker is shutting down");
+            RequestStop(job, SecondaryStatus.Stopped, "Stopping the training job: the local SageMaker is shutting down");
         var deadline = DateTime.UtcNow + grace + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline && _jobs.Values.Any(j => { lock (j.Gate) return j.Status is "InProgress" or "Stopping"; }))
+        while (DateTime.UtcNow < deadline && _jobs.Values.Any(j => { lock (j.Gate) return j.Status is TrainingJobStatus.InProgress or TrainingJobStatus.Stopping; }))
             await Task.Delay(100).ConfigureAwait(false);
     }
 
@@ -155,7 +156,7 @@ internal sealed class TrainingJobs
             if (source?["S3DataSource"]?["S3Uri"] is JsonValue uri)
                 FileUris.ToLocalPath((string)uri!, $"inputDataConfig.{i + 1}.member.dataSource.s3DataSource.s3Uri");
             else if (source?["FileSystemDataSource"] is JsonObject fileSystem)
-                FileSystemChannels.Resolve(_context.Options, (string)channels[i]!["ChannelName"]!, fileSystem, request["VpcConfig"] is JsonObject);
+                FileSystemMounts.Resolve(_context.Options, (string)channels[i]!["ChannelName"]!, fileSystem, request["VpcConfig"] is JsonObject);
             else
                 throw LocalApiException.Validation($"Channel '{channels[i]?["ChannelName"]}': the local SageMaker supports S3DataSource channels with file:// URIs "
                     + "and FileSystemDataSource channels only.");
@@ -169,7 +170,7 @@ internal sealed class TrainingJobs
     /// pipes): end any process still there and mark it Failed, as SageMaker does when the instance is lost.</summary>
     private void RecoverAfterRestart(TrainingJob job)
     {
-        if (job.Status is not ("InProgress" or "Stopping"))
+        if (job.Status is not (TrainingJobStatus.InProgress or TrainingJobStatus.Stopping))
             return;
         if (job.Pid is int pid && job.ProcessStart is DateTimeOffset start)
             PosixSignals.TerminateOrphan(pid, start);
@@ -178,7 +179,7 @@ internal sealed class TrainingJobs
             job.Description["FailureReason"] = "local SageMaker restarted while the job was running";
             job.Description["TrainingEndTime"] ??= EpochTime.Now();
             job.Pid = null;
-            job.Transition("Failed", "local SageMaker restarted while the job was running", "Failed");
+            job.Transition(SecondaryStatus.Failed, "local SageMaker restarted while the job was running", TrainingJobStatus.Failed);
         }
         _context.Log($"training job {job.Name}: Failed (the server restarted while it was running)");
     }

@@ -9,7 +9,7 @@ namespace D2.Operations.Local;
 /// not there is refused at CreateTrainingJob, naming the channel and where it was looked for. The access mode is not
 /// enforced: an <c>ro</c> channel is as writable as the directory it links to.
 /// </summary>
-internal static class FileSystemChannels
+internal static class FileSystemMounts
 {
     /// <summary>The local directory of the channel.</summary>
     /// <param name="vpcGiven">whether the request has a VpcConfig, which SageMaker requires to reach a file system</param>
