@@ -15,11 +15,8 @@ internal sealed class EndpointTable
     public EndpointTable(LocalContext context)
     {
         _context = context;
-        foreach (var record in context.Store.LoadAll(Endpoint.Kind))
-        {
-            if (Endpoint.Load(context.Store, record) is { } endpoint)
-                _endpoints[endpoint.Name] = endpoint;
-        }
+        foreach (var endpoint in context.Store.LoadAll(Endpoint.Kind, Endpoint.Load))
+            _endpoints[endpoint.Name] = endpoint;
     }
 
     /// <summary>A copy of the membership, to walk without holding the table's lock.</summary>

@@ -83,10 +83,6 @@ internal sealed class EndpointsApi(LocalContext context, EndpointTable endpoints
             lock (e.Gate)
                 return e.Summary();
         });
-        var (page, next) = ListQuery.Apply(summaries, request, "EndpointName", "EndpointStatus", defaultDescending: true);
-        var response = new JsonObject { ["Endpoints"] = page };
-        if (next is not null)
-            response["NextToken"] = next;
-        return response;
+        return ListQuery.Response("Endpoints", summaries, request, "EndpointName", "EndpointStatus", defaultDescending: true);
     }
 }

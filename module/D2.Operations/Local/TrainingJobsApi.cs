@@ -14,13 +14,10 @@ internal sealed class TrainingJobsApi
     public TrainingJobsApi(LocalContext context)
     {
         _context = context;
-        foreach (var record in context.Store.LoadAll(TrainingJob.Kind))
+        foreach (var job in context.Store.LoadAll(TrainingJob.Kind, TrainingJob.Load))
         {
-            if (TrainingJob.Load(context.Store, record) is { } job)
-            {
-                RecoverAfterRestart(job);
-                _jobs[job.Name] = job;
-            }
+            RecoverAfterRestart(job);
+            _jobs[job.Name] = job;
         }
     }
 
@@ -90,11 +87,7 @@ internal sealed class TrainingJobsApi
                 lock (job.Gate)
                     return job.Summary();
             });
-        var (page, next) = ListQuery.Apply(summaries, request, "TrainingJobName", "TrainingJobStatus", defaultDescending: false);
-        var response = new JsonObject { ["TrainingJobSummaries"] = page };
-        if (next is not null)
-            response["NextToken"] = next;
-        return response;
+        return ListQuery.Response("TrainingJobSummaries", summaries, request, "TrainingJobName", "TrainingJobStatus", defaultDescending: false);
     }
 
     /// <summary>Moves the job to Stopping and sends SIGTERM; SIGKILL follows after the grace period. The run ends

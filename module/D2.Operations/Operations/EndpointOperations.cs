@@ -50,8 +50,7 @@ public sealed class EndpointOperations
         var interval = pollInterval ?? DefaultPollInterval;
         var limit = timeout ?? DefaultDeployTimeout;
         var modelData = await ResolveModelDataAsync(profile, cancellationToken).ConfigureAwait(false);
-        var image = await _context.ResolveImageAsync(profile.Source, profile.Image, profile.Registry, profile.Repository, profile.Version,
-            profile.InstanceType, InstanceTypeUse.Hosting, cancellationToken).ConfigureAwait(false);
+        var image = await _context.ResolveImageAsync(profile, InstanceTypeUse.Hosting, cancellationToken).ConfigureAwait(false);
 
         var existing = await SettledEndpointAsync(name, progress, interval, limit, cancellationToken).ConfigureAwait(false);
         var resourceName = ResourceNames.Timestamped(name, _context.TimeProvider.GetUtcNow());

@@ -21,38 +21,6 @@ public sealed partial record FileSystemChannel
 
     public FileSystemAccessMode FileSystemAccessMode { get; init; } = FileSystemAccessMode.ReadOnly;
 
-    private static readonly string[] Fields = ["fileSystemId", "fileSystemType", "directoryPath", "fileSystemAccessMode"];
-
-    /// <summary>The wire value SageMaker uses for each enum member (the service model's enum).</summary>
-    private static readonly Dictionary<string, FileSystemType> Types = new(StringComparer.Ordinal)
-    {
-        ["EFS"] = FileSystemType.EFS,
-        ["FSxLustre"] = FileSystemType.FSxLustre,
-    };
-
-    private static readonly Dictionary<string, FileSystemAccessMode> AccessModes = new(StringComparer.Ordinal)
-    {
-        ["ro"] = FileSystemAccessMode.ReadOnly,
-        ["rw"] = FileSystemAccessMode.ReadWrite,
-    };
-
-    internal static FileSystemChannel Parse(ProfileReader reader)
-    {
-        var type = reader.RequiredString("fileSystemType");
-        var mode = reader.String("fileSystemAccessMode") ?? "ro";
-        var channel = new FileSystemChannel
-        {
-            FileSystemId = reader.RequiredString("fileSystemId"),
-            FileSystemType = Types.TryGetValue(type, out var t) ? t
-                : throw reader.Error("fileSystemType", $"must be one of {string.Join(", ", Types.Keys)} (got '{type}')."),
-            DirectoryPath = reader.RequiredString("directoryPath"),
-            FileSystemAccessMode = AccessModes.TryGetValue(mode, out var m) ? m
-                : throw reader.Error("fileSystemAccessMode", $"must be one of {string.Join(", ", AccessModes.Keys)} (got '{mode}')."),
-        };
-        reader.RejectUnknown(Fields);
-        return channel;
-    }
-
     /// <summary>What CreateTrainingJob's model requires of a FileSystemDataSource, checked with the profile's field names.</summary>
     /// <param name="field">the channel's field, <c>channels.{name}</c></param>
     internal void Validate(string source, string field)
@@ -63,15 +31,8 @@ public sealed partial record FileSystemChannel
             throw ProfileChecks.Error(source, $"{field}.fileSystemId", $"must be a file system id such as fs-0123456789abcdef0 ('fs-' and 8 to 18 lowercase hex digits; got '{FileSystemId}').");
         }
 
-        if (!Types.ContainsValue(FileSystemType))
-        {
-            throw ProfileChecks.Error(source, $"{field}.fileSystemType", $"must be one of {string.Join(", ", Types.Keys)}.");
-        }
-
-        if (!AccessModes.ContainsValue(FileSystemAccessMode))
-        {
-            throw ProfileChecks.Error(source, $"{field}.fileSystemAccessMode", $"must be one of {string.Join(", ", AccessModes.Keys)}.");
-        }
+        OneOf(source, $"{field}.fileSystemType", FileSystemType);
+        OneOf(source, $"{field}.fileSystemAccessMode", FileSystemAccessMode);
 
         ProfileChecks.Required(source, $"{field}.directoryPath", DirectoryPath);
         if (!DirectoryPath.StartsWith('/') || DirectoryPath.Length > 4096)
@@ -97,6 +58,17 @@ public sealed partial record FileSystemChannel
             DirectoryPath = DirectoryPath,
         },
     };
+
+    /// <summary>A value set in code is one of the wire values (not the client's <c>Unknown</c>).</summary>
+    private static void OneOf<T>(string source, string field, T value)
+        where T : struct, Enum
+    {
+        var values = ProfileValueConverters.WireValues<T>();
+        if (!values.Any(v => v.Value.Equals(value)))
+        {
+            throw ProfileChecks.Error(source, field, $"must be one of {string.Join(", ", values.Select(v => v.Wire))}.");
+        }
+    }
 
     [GeneratedRegex("^fs-[0-9a-f]{8,}$")]
     private static partial Regex FileSystemIdPattern();

@@ -95,27 +95,25 @@ public sealed class OperationsContext : IDisposable
     /// The image for a profile: the explicit one, else <c>{registry}/{repository}:{version}-{arch}</c> with the arch the
     /// matrix assigns to the instance type and, without a registry, the caller's ECR registry.
     /// </summary>
-    internal async Task<string> ResolveImageAsync(
-        string source, string? image, string? registry, string? repository, string? version, string instanceType, InstanceTypeUse use,
-        CancellationToken cancellationToken)
+    internal async Task<string> ResolveImageAsync(ContainerProfile profile, InstanceTypeUse use, CancellationToken cancellationToken)
     {
-        if (image is not null)
+        if (profile.Image is not null)
         {
-            return image;
+            return profile.Image;
         }
 
         GpuArchitecture architecture;
         try
         {
-            architecture = Matrix.ForInstanceType(instanceType, use);
+            architecture = Matrix.ForInstanceType(profile.InstanceType, use);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidProfileException("instanceType", $"{source}: {e.Message}");
+            throw new InvalidProfileException("instanceType", $"{profile.Source}: {e.Message}");
         }
 
-        registry ??= await Registry.DefaultRegistryAsync(cancellationToken).ConfigureAwait(false);
-        return GpuArchitectureMatrix.ImageUri(registry, repository!, version!, architecture);
+        var registry = profile.Registry ?? await Registry.DefaultRegistryAsync(cancellationToken).ConfigureAwait(false);
+        return GpuArchitectureMatrix.ImageUri(registry, profile.Repository!, profile.Version!, architecture);
     }
 
     public void Dispose()

@@ -17,8 +17,7 @@ public sealed class TrainingOperations(OperationsContext context)
         ArgumentNullException.ThrowIfNull(profile);
         profile.Validate();
         TrainingDistributionCheck.Check(profile, context.Matrix);
-        var image = await context.ResolveImageAsync(profile.Source, profile.Image, profile.Registry, profile.Repository, profile.Version,
-            profile.InstanceType, InstanceTypeUse.Training, cancellationToken).ConfigureAwait(false);
+        var image = await context.ResolveImageAsync(profile, InstanceTypeUse.Training, cancellationToken).ConfigureAwait(false);
         return TrainingJobRequests.Build(profile, image, context.TimeProvider.GetUtcNow());
     }
 

@@ -1,5 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using D2.Operations.Aws.SageMaker;
 
@@ -9,28 +8,18 @@ namespace D2.Operations.Operations;
 /// Everything a training job needs, in the form operators write it (a JSON file with these field names in camelCase,
 /// or built in code). <see cref="TrainingOperations.StartTrainingAsync"/> turns it into a CreateTrainingJob request.
 /// </summary>
-public sealed partial record TrainingProfile
+public sealed partial record TrainingProfile : ContainerProfile
 {
+    public TrainingProfile()
+        : base("training profile")
+    {
+    }
+
     /// <summary>Job names are <c>{prefix}-{yyyyMMdd-HHmmss}</c> (UTC).</summary>
     public required string JobNamePrefix { get; init; }
 
     /// <summary>The execution role SageMaker assumes (S3, ECR, CloudWatch Logs).</summary>
     public required string RoleArn { get; init; }
-
-    /// <summary>An explicit trainer image; otherwise <see cref="Registry"/>/<see cref="Repository"/>:<see cref="Version"/>-{arch}.</summary>
-    public string? Image { get; init; }
-
-    /// <summary>Registry host; null means the caller's ECR registry ({account}.dkr.ecr.{region}.amazonaws.com).</summary>
-    public string? Registry { get; init; }
-
-    public string? Repository { get; init; }
-
-    public string? Version { get; init; }
-
-    /// <summary>e.g. ml.g5.2xlarge; also picks the image architecture from build/gpu-archs.json.</summary>
-    public required string InstanceType { get; init; }
-
-    public int InstanceCount { get; init; } = 1;
 
     public int VolumeSizeInGB { get; init; } = 50;
 
@@ -47,10 +36,21 @@ public sealed partial record TrainingProfile
     public IReadOnlyDictionary<string, string> HyperParameters { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Channel name (training, validation, ...) → s3:// prefix (file:// for the local SageMaker).</summary>
+    [JsonIgnore]
     public IReadOnlyDictionary<string, string> Channels { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Channels mounted from EFS or FSx for Lustre (in the file: a channel whose value is an object); need <see cref="VpcConfig"/>.</summary>
+    [JsonIgnore]
     public IReadOnlyDictionary<string, FileSystemChannel> FileSystemChannels { get; init; } = new Dictionary<string, FileSystemChannel>();
+
+    /// <summary>The file's <c>channels</c>: both kinds in one object.</summary>
+    [JsonInclude]
+    [JsonPropertyName("channels")]
+    private TrainingChannels ChannelsInFile
+    {
+        get => new(Channels, FileSystemChannels);
+        init => (Channels, FileSystemChannels) = (value.Locations, value.FileSystems);
+    }
 
     /// <summary>The job's subnets and security groups (<c>{"securityGroupIds": [...], "subnets": [...]}</c>); required by file-system channels.</summary>
     public VpcConfig? VpcConfig { get; init; }
@@ -60,23 +60,6 @@ public sealed partial record TrainingProfile
 
     /// <summary>S3 prefix synced with /opt/ml/checkpoints (resume after interruption).</summary>
     public string? CheckpointUri { get; init; }
-
-    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
-
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>Recorded as the job's <c>git-revision</c> tag.</summary>
-    public string? GitRevision { get; init; }
-
-    /// <summary>Where the profile came from, for error messages (a file path, or "training profile").</summary>
-    public string Source { get; init; } = "training profile";
-
-    private static readonly string[] Fields =
-    [
-        "jobNamePrefix", "roleArn", "image", "registry", "repository", "version", "instanceType", "instanceCount",
-        "volumeSizeInGB", "maxRuntimeInSeconds", "spot", "maxWaitTimeInSeconds", "hyperParameters", "channels",
-        "outputPath", "checkpointUri", "environment", "tags", "gitRevision", "vpcConfig",
-    ];
 
     /// <summary>
     /// Reads a profile file; errors name the file and the field. Relative <c>file:</c> locations (<c>file:data/train</c>,
@@ -93,54 +76,15 @@ public sealed partial record TrainingProfile
     /// <param name="relativeTo">the folder that relative <c>file:</c> locations are resolved against (null: not allowed)</param>
     public static TrainingProfile Parse(string json, string source = "training profile", string? relativeTo = null)
     {
-        var reader = ProfileReader.Parse(json, source);
+        var read = ProfileJson.Read<TrainingProfile>(json, source);
         string? Location(string? value) => RelativeFileUri.Resolve(value, relativeTo);
-        var channels = new Dictionary<string, string>(StringComparer.Ordinal);
-        var fileSystems = new Dictionary<string, FileSystemChannel>(StringComparer.Ordinal);
-        foreach (var (name, value) in reader.Object("channels") ?? [])
-        {
-            switch (value)
-            {
-                case JsonValue text when text.GetValueKind() == JsonValueKind.String:
-                    channels[name] = Location((string)text!)!;
-                    break;
-                case JsonObject fileSystem:
-                    fileSystems[name] = FileSystemChannel.Parse(ProfileReader.Nested(fileSystem, source, $"channels.{name}"));
-                    break;
-                default:
-                    throw reader.Error($"channels.{name}", "must be an s3:// URI (file:// locally) or a file system {\"fileSystemId\", \"fileSystemType\", \"directoryPath\", \"fileSystemAccessMode\"}.");
-            }
-        }
-
-        var vpc = reader.Object("vpcConfig") is { } vpcObject ? ProfileReader.Nested(vpcObject, source, "vpcConfig") : null;
-        var vpcConfig = vpc is null ? null : new VpcConfig(vpc.StringList("securityGroupIds") ?? [], vpc.StringList("subnets") ?? []);
-        vpc?.RejectUnknown(["securityGroupIds", "subnets"]);
-        var profile = new TrainingProfile
+        var profile = read with
         {
             Source = source,
-            JobNamePrefix = reader.RequiredString("jobNamePrefix"),
-            RoleArn = reader.RequiredString("roleArn"),
-            Image = reader.String("image"),
-            Registry = reader.String("registry"),
-            Repository = reader.String("repository"),
-            Version = reader.String("version"),
-            InstanceType = reader.RequiredString("instanceType"),
-            InstanceCount = reader.Int("instanceCount") ?? 1,
-            VolumeSizeInGB = reader.Int("volumeSizeInGB") ?? 50,
-            MaxRuntimeInSeconds = reader.Int("maxRuntimeInSeconds") ?? 86400,
-            Spot = reader.Bool("spot") ?? false,
-            MaxWaitTimeInSeconds = reader.Int("maxWaitTimeInSeconds"),
-            HyperParameters = reader.Map("hyperParameters"),
-            Channels = channels,
-            FileSystemChannels = fileSystems,
-            VpcConfig = vpcConfig,
-            OutputPath = Location(reader.RequiredString("outputPath"))!,
-            CheckpointUri = Location(reader.String("checkpointUri")),
-            Environment = reader.Map("environment"),
-            Tags = reader.Map("tags"),
-            GitRevision = reader.String("gitRevision"),
+            Channels = read.Channels.ToDictionary(c => c.Key, c => Location(c.Value)!, StringComparer.Ordinal),
+            OutputPath = Location(read.OutputPath)!,
+            CheckpointUri = Location(read.CheckpointUri),
         };
-        reader.RejectUnknown(Fields);
         profile.Validate();
         return profile;
     }
@@ -151,15 +95,12 @@ public sealed partial record TrainingProfile
     {
         ProfileChecks.Required(Source, "jobNamePrefix", JobNamePrefix);
         ProfileChecks.Required(Source, "roleArn", RoleArn);
-        ProfileChecks.Required(Source, "instanceType", InstanceType);
         ProfileChecks.Required(Source, "outputPath", OutputPath);
-        ProfileChecks.Image(Source, Image, Repository, Version);
-        ProfileChecks.AtLeast(Source, "instanceCount", InstanceCount, 1);
+        ValidateContainer();
         ProfileChecks.AtLeast(Source, "volumeSizeInGB", VolumeSizeInGB, 1);
         ProfileChecks.AtLeast(Source, "maxRuntimeInSeconds", MaxRuntimeInSeconds, 1);
         ProfileChecks.StorageUri(Source, "outputPath", OutputPath);
         ProfileChecks.StorageUri(Source, "checkpointUri", CheckpointUri);
-        ProfileChecks.Environment(Source, Environment);
         if (ResourceNames.Sanitize(JobNamePrefix).Length == 0)
         {
             throw ProfileChecks.Error(Source, "jobNamePrefix", $"must contain letters or digits (got '{JobNamePrefix}').");
@@ -219,6 +160,7 @@ public sealed partial record TrainingProfile
     }
 
     /// <summary>The spot wait limit sent to SageMaker (null without spot).</summary>
+    [JsonIgnore]
     public int? EffectiveMaxWaitTimeInSeconds =>
         Spot ? MaxWaitTimeInSeconds ?? (int)Math.Min(int.MaxValue, 2L * MaxRuntimeInSeconds) : null;
 
