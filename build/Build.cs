@@ -4,7 +4,7 @@ using D2.Build.Engine;
 using D2.Build.Images;
 using D2.Build.Workflows;
 using D2.Operations.Images;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Build.Tools;
 
 namespace D2.Build;
@@ -278,7 +278,7 @@ public sealed class Build : BuildBase
                     [.. project, "--filter", BenchFilter is { Length: > 0 } ? BenchFilter : "*", "--artifacts", Root("artifacts", "benchmarks")], RootDirectory);
         });
 
-    [Parameter("Train: the training profile JSON (module/D2.Operations/Operations/TrainingProfile.cs names its fields)")]
+    [Parameter("Train: the training profile JSON (module/D2.Operations/Steps/TrainingProfile.cs names its fields)")]
     public string? TrainingProfile;
 
     [Parameter("Train: override the profile's config-file hyperparameter (a model-zoo config name)")]
@@ -302,7 +302,7 @@ public sealed class Build : BuildBase
     [Parameter("Deploy: a model.tar.gz URL to deploy (s3://, https://, or file:// with --local)")]
     public string? ModelData;
 
-    [Parameter("Deploy: the deployment profile JSON (module/D2.Operations/Operations/DeploymentProfile.cs); optional with --local")]
+    [Parameter("Deploy: the deployment profile JSON (module/D2.Operations/Steps/DeploymentProfile.cs); optional with --local")]
     public string? DeploymentProfile;
 
     [Parameter("Deploy: override the profile's endpoint name")]
@@ -318,14 +318,14 @@ public sealed class Build : BuildBase
     TimeSpan PollInterval => TimeSpan.FromSeconds(PollSeconds ?? (Local ? 1 : 30));
 
     /// <summary>The context for a target: AWS, or the local SageMaker under <see cref="LocalSageMakerRoot"/> (started here, stopped after).</summary>
-    async Task<T> WithOperationsAsync<T>(Func<Operations.Operations.OperationsContext, Task<T>> run)
+    async Task<T> WithOperationsAsync<T>(Func<Operations.Steps.OperationsContext, Task<T>> run)
     {
         if (!Local)
             return await run(AwsOperations);
         // The servers' own lines go to the job and endpoint logs (printed paths), not over the progress display.
         await using var server = await Pipeline.LocalSageMaker.StartAsync(LocalSageMakerRoot, D2Dll, ServingDll, Region ?? "us-east-1", log: null);
         Note($"Local SageMaker on {server.BaseUrl} (state {LocalSageMakerRoot})");
-        using var local = Operations.Operations.OperationsContext.ForLocal(server, region: Region ?? "us-east-1");
+        using var local = Operations.Steps.OperationsContext.ForLocal(server, region: Region ?? "us-east-1");
         return await run(local);
     }
 
@@ -344,19 +344,19 @@ public sealed class Build : BuildBase
                 throw new BuildUsageException("Train needs --training-profile FILE (a training profile JSON).");
             if (!File.Exists(TrainingProfile))
                 throw new BuildUsageException($"--training-profile {TrainingProfile}: the file does not exist.");
-            Operations.Operations.TrainingProfile profile;
+            Operations.Steps.TrainingProfile profile;
             try
             {
                 // Workflow inputs left empty arrive as empty strings: they keep the profile's value.
-                profile = new Operations.Operations.TrainingProfileOverrides
+                profile = new Operations.Steps.TrainingProfileOverrides
                     {
                         ConfigFile = string.IsNullOrWhiteSpace(ConfigFile) ? null : ConfigFile,
                         InstanceType = string.IsNullOrWhiteSpace(InstanceType) ? null : InstanceType,
                         Spot = Spot,
                     }
-                    .Apply(Operations.Operations.TrainingProfile.Load(TrainingProfile), Local);
+                    .Apply(Operations.Steps.TrainingProfile.Load(TrainingProfile), Local);
             }
-            catch (Operations.Operations.InvalidProfileException e)
+            catch (Operations.Steps.InvalidProfileException e)
             {
                 throw new BuildUsageException(e.Message);
             }
@@ -374,17 +374,17 @@ public sealed class Build : BuildBase
         {
             if ((Job is null) == (ModelData is null))
                 throw new BuildUsageException("Deploy needs exactly one of --job NAME and --model-data URL.");
-            Operations.Operations.DeploymentProfile profile;
+            Operations.Steps.DeploymentProfile profile;
             try
             {
                 if (DeploymentProfile is not null && !File.Exists(DeploymentProfile))
                     throw new BuildUsageException($"--deployment-profile {DeploymentProfile}: the file does not exist.");
                 if (DeploymentProfile is null && !Local)
                     throw new BuildUsageException("Deploy to AWS needs --deployment-profile FILE (role, image, instance type).");
-                profile = new Operations.Operations.DeploymentProfileOverrides { EndpointName = EndpointName, TrainingJobName = Job, ModelDataUrl = ModelData }
-                    .Apply(DeploymentProfile is null ? null : Operations.Operations.DeploymentProfile.Load(DeploymentProfile), Local);
+                profile = new Operations.Steps.DeploymentProfileOverrides { EndpointName = EndpointName, TrainingJobName = Job, ModelDataUrl = ModelData }
+                    .Apply(DeploymentProfile is null ? null : Operations.Steps.DeploymentProfile.Load(DeploymentProfile), Local);
             }
-            catch (Operations.Operations.InvalidProfileException e)
+            catch (Operations.Steps.InvalidProfileException e)
             {
                 throw new BuildUsageException(e.Message);
             }

@@ -3,7 +3,7 @@ using D2.Build.Tools;
 using D2.Operations.Local;
 using D2.Build.Engine;
 using D2.Build.Pipeline;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Pipeline;
 
 namespace D2.Build.Demo;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using D2.Build.Engine;
 using D2.Operations.Images;
 using D2.Operations.Matrix;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Build.Images;
 

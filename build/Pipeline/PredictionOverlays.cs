@@ -1,6 +1,6 @@
 using D2.Build.Tools;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Pipeline;
 
 namespace D2.Build.Pipeline;

@@ -1,5 +1,5 @@
 using D2.Build.Engine;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Pipeline;
 
 namespace D2.Build.Pipeline;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Management.Automation;
 using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.MLOps;
 

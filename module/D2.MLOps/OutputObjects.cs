@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.MLOps;
 

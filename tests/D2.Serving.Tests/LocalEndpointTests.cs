@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json.Nodes;
 using D2.Operations.Local;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Serving.Tests;
 

@@ -59,7 +59,7 @@ public class LocalSageMakerFaultTests
 
     [Test]
     public void The_local_SageMaker_and_the_trainer_agree_on_the_exit_code_of_a_rank_that_lost_its_peers() =>
-        Assert.That(D2.Operations.Operations.TrainerExitCodes.PeerLost, Is.EqualTo(D2.Detection.Distributed.PeerLoss.ExitCode));
+        Assert.That(D2.Operations.Steps.TrainerExitCodes.PeerLost, Is.EqualTo(D2.Detection.Distributed.PeerLoss.ExitCode));
 
     [Test]
     public async Task StopTrainingJob_on_two_instances_gives_one_checkpoint_and_a_job_that_resumes_at_the_next_iteration()

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using D2.MLOps.Help;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.MLOps.Cmdlets;
 

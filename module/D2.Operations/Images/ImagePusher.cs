@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Operations.Images;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using D2.Operations.Aws.SageMaker;
 
 namespace D2.Operations.Local;
 
@@ -14,7 +15,7 @@ internal sealed class Endpoint(StateStore store, JsonObject description, JsonArr
     public JsonObject Description { get; } = description;
     public JsonArray Tags { get; } = tags;
     public string Name => (string)Description["EndpointName"]!;
-    public string Status => (string)Description["EndpointStatus"]!;
+    public EndpointStatus Status => LocalStatus.Read<EndpointStatus>(Description["EndpointStatus"]);
 
     /// <summary>Serving processes of the live configuration (empty until the first deployment is healthy).</summary>
     public IReadOnlyList<VariantHost> Hosts { get; set; } = [];
@@ -23,9 +24,9 @@ internal sealed class Endpoint(StateStore store, JsonObject description, JsonArr
     public IReadOnlyList<(int Pid, DateTimeOffset Start)> OrphanProcesses { get; init; } = [];
 
     /// <summary>Sets the status and LastModifiedTime and persists. Call under <see cref="Gate"/>.</summary>
-    public void SetStatus(string status)
+    public void SetStatus(EndpointStatus status)
     {
-        Description["EndpointStatus"] = status;
+        Description["EndpointStatus"] = LocalStatus.Wire(status);
         Description["LastModifiedTime"] = EpochTime.Now();
         Save();
     }

@@ -12,6 +12,17 @@ internal static class ListQuery
 {
     private const string TokenPrefix = "local-sagemaker:";
 
+    /// <summary>The List* response: the page under <paramref name="listMember"/>, and NextToken when more remain.</summary>
+    public static JsonObject Response(string listMember, IEnumerable<JsonObject> summaries, JsonObject request,
+        string nameMember, string statusMember, bool defaultDescending)
+    {
+        var (page, next) = Apply(summaries, request, nameMember, statusMember, defaultDescending);
+        var response = new JsonObject { [listMember] = page };
+        if (next is not null)
+            response["NextToken"] = next;
+        return response;
+    }
+
     public static (JsonArray Page, string? NextToken) Apply(IEnumerable<JsonObject> summaries, JsonObject request,
         string nameMember, string statusMember, bool defaultDescending)
     {

@@ -24,8 +24,8 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly LocalContext _context;
-    private readonly TrainingJobs _trainingJobs;
-    private readonly Endpoints _endpoints;
+    private readonly TrainingJobsApi _trainingJobs;
+    private readonly EndpointLifecycle _endpointLifecycle;
     private readonly SageMakerApi _sageMaker;
     private readonly RuntimeApi _runtime;
     private readonly HttpClient _http;
@@ -37,12 +37,13 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
         _app = app;
         _context = context;
         _http = http;
-        _trainingJobs = new TrainingJobs(context);
+        _trainingJobs = new TrainingJobsApi(context);
         var models = new ResourceTable(context.Store, "models", "model", context.Arns.Model);
         var configs = new ResourceTable(context.Store, "endpoint-configs", "endpoint configuration", context.Arns.EndpointConfig);
-        _endpoints = new Endpoints(context, models, configs, http);
-        _sageMaker = new SageMakerApi(context, _trainingJobs, models, configs, _endpoints);
-        _runtime = new RuntimeApi(context, _endpoints, http);
+        var endpoints = new EndpointTable(context);
+        _endpointLifecycle = new EndpointLifecycle(context, endpoints, models, configs, http);
+        _sageMaker = new SageMakerApi(context, _trainingJobs, models, configs, endpoints, new EndpointsApi(context, endpoints, _endpointLifecycle));
+        _runtime = new RuntimeApi(context, new VariantRouter(context, endpoints), http);
     }
 
     /// <summary>The server's address, e.g. <c>http://127.0.0.1:40123/</c>: the --endpoint-url of SageMaker, SageMaker Runtime and STS.</summary>
@@ -88,7 +89,7 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
             : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
         server.BaseUrl = new Uri($"http://{hostText}:{port}/");
         server._context.Log($"listening on {server.BaseUrl} (root {server.Root})");
-        server._endpoints.Resume();
+        server._endpointLifecycle.Resume();
         return server;
     }
 
@@ -100,7 +101,7 @@ public sealed class LocalSageMakerServer : IAsyncDisposable
             return;
         await _trainingJobs.StopAllAsync(_context.Options.TrainingStopGracePeriod).WaitAsync(cancellationToken).ConfigureAwait(false);
         await _context.Shutdown.CancelAsync().ConfigureAwait(false);
-        await _endpoints.StopAllAsync().ConfigureAwait(false);
+        await _endpointLifecycle.StopAllAsync().ConfigureAwait(false);
         await _app.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 

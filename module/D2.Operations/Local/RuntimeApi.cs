@@ -12,7 +12,7 @@ namespace D2.Operations.Local;
 /// the contract's headers go to the variant's POST /invocations; its answer comes back as is, a non-2xx one as
 /// ModelError (424) with the container's status and message.
 /// </summary>
-internal sealed class RuntimeApi(LocalContext context, Endpoints endpoints, HttpClient http)
+internal sealed class RuntimeApi(LocalContext context, VariantRouter router, HttpClient http)
 {
     /// <summary>SageMaker's limit on how long a container may take to answer an invocation.</summary>
     private static readonly TimeSpan InvocationTimeout = TimeSpan.FromSeconds(60);
@@ -36,7 +36,7 @@ internal sealed class RuntimeApi(LocalContext context, Endpoints endpoints, Http
         var body = buffer.ToArray();
         Validate(endpointName, body, request);
 
-        var (host, status) = endpoints.PickHost(endpointName, request.Headers["X-Amzn-SageMaker-Target-Variant"].FirstOrDefault());
+        var (host, status) = router.PickHost(endpointName, request.Headers["X-Amzn-SageMaker-Target-Variant"].FirstOrDefault());
         if (host is null)
             throw new LocalApiException("ValidationError", $"Endpoint {endpointName} of account {context.Arns.AccountId} is in status {status}; it must be InService to be invoked.");
 

@@ -13,7 +13,7 @@ internal sealed class SageMakerApi
     private readonly LocalContext _context;
     private readonly Dictionary<string, Func<JsonObject, JsonObject>> _operations;
 
-    public SageMakerApi(LocalContext context, TrainingJobs trainingJobs, ResourceTable models, ResourceTable configs, Endpoints endpoints)
+    public SageMakerApi(LocalContext context, TrainingJobsApi trainingJobs, ResourceTable models, ResourceTable configs, EndpointTable endpointTable, EndpointsApi endpoints)
     {
         _context = context;
         Models = models;
@@ -35,7 +35,7 @@ internal sealed class SageMakerApi
             ["DescribeEndpoint"] = endpoints.Describe,
             ["DeleteEndpoint"] = endpoints.Delete,
             ["ListEndpoints"] = endpoints.List,
-            ["AddTags"] = r => AddTags(r, trainingJobs, endpoints),
+            ["AddTags"] = r => AddTags(r, trainingJobs, endpointTable),
         };
     }
 
@@ -95,7 +95,7 @@ internal sealed class SageMakerApi
         return new JsonObject { ["EndpointConfigArn"] = arn };
     }
 
-    private JsonObject AddTags(JsonObject request, TrainingJobs trainingJobs, Endpoints endpoints)
+    private JsonObject AddTags(JsonObject request, TrainingJobsApi trainingJobs, EndpointTable endpoints)
     {
         var arn = (string)request["ResourceArn"]!;
         var tags = (JsonArray)request["Tags"]!;

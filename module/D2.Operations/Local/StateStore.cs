@@ -45,5 +45,10 @@ internal sealed class StateStore(string root)
         }
     }
 
+    /// <summary>Every stored record of a kind that <paramref name="load"/> makes an object of (null: skipped).</summary>
+    public IEnumerable<T> LoadAll<T>(string kind, Func<StateStore, JsonObject, T?> load)
+        where T : class =>
+        LoadAll(kind).Select(record => load(this, record)).OfType<T>();
+
     private string PathOf(string kind, string name) => Path.Combine(Root, "state", kind, name.ToLowerInvariant() + ".json");
 }

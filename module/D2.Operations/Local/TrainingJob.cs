@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using D2.Operations.Aws.SageMaker;
 
 namespace D2.Operations.Local;
 
@@ -25,25 +26,25 @@ internal sealed class TrainingJob
     public JsonObject Request { get; }
     public JsonArray Tags { get; }
     public string Name => (string)Description["TrainingJobName"]!;
-    public string Status => (string)Description["TrainingJobStatus"]!;
+    public TrainingJobStatus Status => LocalStatus.Read<TrainingJobStatus>(Description["TrainingJobStatus"]);
 
     /// <summary>Running process (null before start and after exit).</summary>
     public LocalProcess? Process { get; set; }
 
     /// <summary>Set once a stop was asked: the secondary status the job ends in (Stopped or MaxRuntimeExceeded).</summary>
-    public string? StopAs { get; set; }
+    public SecondaryStatus? StopAs { get; set; }
 
     public int? Pid { get; set; }
     public DateTimeOffset? ProcessStart { get; set; }
 
     /// <summary>Appends a SecondaryStatusTransition (closing the previous one) and optionally changes the primary
     /// status; persists. Call under <see cref="Gate"/>.</summary>
-    public void Transition(string secondary, string message, string? primary = null)
+    public void Transition(SecondaryStatus secondary, string message, TrainingJobStatus? primary = null)
     {
         var now = EpochTime.Now();
         if (Description["SecondaryStatusTransitions"] is not JsonArray transitions)
             Description["SecondaryStatusTransitions"] = transitions = [];
-        if (transitions.LastOrDefault() is JsonObject current && (string?)current["Status"] == secondary)
+        if (transitions.LastOrDefault() is JsonObject current && (string?)current["Status"] == LocalStatus.Wire(secondary))
         {
             // SageMaker keeps one transition per status and updates its message (Starting: "Launching ..." then "Preparing ...").
             current["StatusMessage"] = message;
@@ -52,14 +53,14 @@ internal sealed class TrainingJob
         {
             if (transitions.LastOrDefault() is JsonObject previous && previous["EndTime"] is null)
                 previous["EndTime"] = now.DeepClone();
-            var entry = new JsonObject { ["Status"] = secondary, ["StartTime"] = now.DeepClone(), ["StatusMessage"] = message };
-            if (secondary is "Completed" or "Failed" or "Stopped" or "MaxRuntimeExceeded")
+            var entry = new JsonObject { ["Status"] = LocalStatus.Wire(secondary), ["StartTime"] = now.DeepClone(), ["StatusMessage"] = message };
+            if (secondary is SecondaryStatus.Completed or SecondaryStatus.Failed or SecondaryStatus.Stopped or SecondaryStatus.MaxRuntimeExceeded)
                 entry["EndTime"] = now.DeepClone();
             transitions.Add(entry);
         }
-        Description["SecondaryStatus"] = secondary;
-        if (primary is not null)
-            Description["TrainingJobStatus"] = primary;
+        Description["SecondaryStatus"] = LocalStatus.Wire(secondary);
+        if (primary is { } status)
+            Description["TrainingJobStatus"] = LocalStatus.Wire(status);
         Description["LastModifiedTime"] = now.DeepClone();
         Save();
     }

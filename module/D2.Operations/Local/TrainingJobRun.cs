@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
-using D2.Operations.Operations;
+using D2.Operations.Aws.SageMaker;
+using D2.Operations.Steps;
 
 namespace D2.Operations.Local;
 
@@ -17,7 +18,7 @@ namespace D2.Operations.Local;
 /// the failure file of the host that failed first for its own reason, not of those that exited with
 /// <see cref="TrainerExitCodes.PeerLost"/> because it went away.
 /// </remarks>
-internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, TrainingJob job, MetricCollector metrics)
+internal sealed class TrainingJobRun(LocalContext context, TrainingJobsApi jobs, TrainingJob job, MetricCollector metrics)
 {
     private static readonly TimeSpan CompanionGrace = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan FailedHostGrace = TimeSpan.FromSeconds(15);
@@ -58,10 +59,10 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         int? exitCode = null;
         try
         {
-            Move("Starting", "Preparing the instances for training");
+            Move(SecondaryStatus.Starting, "Preparing the instances for training");
             foreach (var workspace in _companions.Prepend(_workspace))
                 workspace.Prepare(request);
-            Move("Downloading", "Downloading input data");
+            Move(SecondaryStatus.Downloading, "Downloading input data");
             foreach (var workspace in _companions.Prepend(_workspace))
                 StageChannels(request, workspace);
             // As SageMaker, every instance starts with the checkpoints (only algo-1's are synced back: rank 0 writes them).
@@ -69,30 +70,30 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
                 foreach (var workspace in _companions.Prepend(_workspace))
                     LocalFiles.CopyChanged(checkpointSource, CheckpointDir(request, workspace));
 
-            Move("Training", "Training image download completed. Training in progress.");
+            Move(SecondaryStatus.Training, "Training image download completed. Training in progress.");
             exitCode = await RunProcessAsync(request, checkpointSource, checkpointDir).ConfigureAwait(false);
         }
         catch (JobFailure failure)
         {
-            Finish("Failed", failure.Message);
+            Finish(SecondaryStatus.Failed, failure.Message);
             return;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            Finish("Failed", $"ClientError: {e.Message}");
+            Finish(SecondaryStatus.Failed, $"ClientError: {e.Message}");
             return;
         }
 
-        string? stopAs;
+        SecondaryStatus? stopAs;
         lock (job.Gate)
             stopAs = job.StopAs;
         if (exitCode is not null && stopAs is null && exitCode != 0)
         {
-            Finish("Failed", FailureReason(exitCode.Value));
+            Finish(SecondaryStatus.Failed, FailureReason(exitCode.Value));
             return;
         }
 
-        Move("Uploading", "Uploading generated training model");
+        Move(SecondaryStatus.Uploading, "Uploading generated training model");
         try
         {
             if (checkpointSource is not null)
@@ -106,14 +107,14 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Finish("Failed", $"ClientError: uploading the artifacts failed: {e.Message}");
+            Finish(SecondaryStatus.Failed, $"ClientError: uploading the artifacts failed: {e.Message}");
             return;
         }
 
         if (stopAs is null)
-            Finish("Completed", "Training job completed");
+            Finish(SecondaryStatus.Completed, "Training job completed");
         else
-            Finish(stopAs, stopAs == "MaxRuntimeExceeded"
+            Finish(stopAs.Value, stopAs == SecondaryStatus.MaxRuntimeExceeded
                 ? "Training job runtime exceeded MaxRuntimeInSeconds provided"
                 : "Training job stopped");
     }
@@ -208,7 +209,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
                 {
                     deadline = DateTime.MaxValue;
                     context.Log($"training job {job.Name}: MaxRuntimeInSeconds ({maxRuntime}) reached");
-                    jobs.RequestStop(job, "MaxRuntimeExceeded", "Training job runtime exceeded MaxRuntimeInSeconds provided");
+                    jobs.RequestStop(job, SecondaryStatus.MaxRuntimeExceeded, "Training job runtime exceeded MaxRuntimeInSeconds provided");
                 }
                 if (checkpointSource is not null)
                     LocalFiles.CopyChanged(checkpointDir, checkpointSource);
@@ -284,7 +285,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
             var name = (string)channel!["ChannelName"]!;
             if (channel["DataSource"]?["FileSystemDataSource"] is JsonObject fileSystem)
             {
-                FileSystemChannels.Mount(FileSystemChannels.Resolve(context.Options, name, fileSystem, vpcGiven: true), Path.Combine(workspace.DataDir, name));
+                FileSystemMounts.Mount(FileSystemMounts.Resolve(context.Options, name, fileSystem, vpcGiven: true), Path.Combine(workspace.DataDir, name));
                 continue;
             }
 
@@ -317,7 +318,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         return $"AlgorithmError: the training process on {workspace.Host} exited with code {exitCode}; see {workspace.LogPath}";
     }
 
-    private void Move(string secondary, string message)
+    private void Move(SecondaryStatus secondary, string message)
     {
         lock (job.Gate)
         {
@@ -328,12 +329,18 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobs jobs, Tr
         context.Log($"training job {job.Name}: {secondary} - {message}");
     }
 
-    private void Finish(string secondary, string message)
+    private void Finish(SecondaryStatus secondary, string message)
     {
-        var primary = secondary is "MaxRuntimeExceeded" ? "Stopped" : secondary;
+        var primary = secondary switch
+        {
+            SecondaryStatus.Completed => TrainingJobStatus.Completed,
+            SecondaryStatus.Failed => TrainingJobStatus.Failed,
+            SecondaryStatus.Stopped or SecondaryStatus.MaxRuntimeExceeded => TrainingJobStatus.Stopped,
+            _ => throw new ArgumentOutOfRangeException(nameof(secondary), secondary, "not a final secondary status"),
+        };
         lock (job.Gate)
         {
-            if (primary == "Failed")
+            if (primary == TrainingJobStatus.Failed)
                 job.Description["FailureReason"] = message.Length <= 1024 ? message : message[..1024];
             job.Description["TrainingEndTime"] ??= EpochTime.Now();
             var metricList = metrics.FinalMetrics();

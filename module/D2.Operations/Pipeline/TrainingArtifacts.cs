@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using D2.Operations.Aws;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Operations.Pipeline;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Operations.Pipeline;
 

@@ -1,6 +1,6 @@
 using D2.Operations.Aws;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Operations.Pipeline;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using D2.Operations.Images;
 using D2.Operations.Matrix;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Tests.Aws;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

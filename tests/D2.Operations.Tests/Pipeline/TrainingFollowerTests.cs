@@ -1,7 +1,7 @@
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Pipeline;
-using D2.Operations.Tests.Operations;
+using D2.Operations.Tests.Steps;
 
 namespace D2.Operations.Tests.Pipeline;
 

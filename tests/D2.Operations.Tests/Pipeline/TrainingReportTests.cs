@@ -1,5 +1,5 @@
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Pipeline;
 using SkiaSharp;
 

@@ -1,8 +1,8 @@
 using D2.Operations.Aws;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Operations.Pipeline;
-using D2.Operations.Tests.Operations;
+using D2.Operations.Tests.Steps;
 
 namespace D2.Operations.Tests.Pipeline;
 

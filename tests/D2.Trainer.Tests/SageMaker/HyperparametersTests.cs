@@ -58,7 +58,7 @@ public class HyperparametersTests
 
     [Test]
     public void Job_creation_knows_exactly_the_hyperparameters_the_trainer_accepts() =>
-        Assert.That(D2.Operations.Operations.TrainerHyperParameters.All, Is.EquivalentTo(Hyperparameters.Known.Keys));
+        Assert.That(D2.Operations.Steps.TrainerHyperParameters.All, Is.EquivalentTo(Hyperparameters.Known.Keys));
 
     [Test]
     public void The_same_key_in_both_spellings_is_an_error()

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Trainer.SageMaker;
 

@@ -1,4 +1,4 @@
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 
 namespace D2.Trainer.SageMaker;
 

@@ -7,7 +7,7 @@ using D2.Detection.Data.Datasets;
 using D2.Detection.Data.Loader;
 using D2.Detection.Distributed;
 using D2.Detection.Inference;
-using D2.Operations.Operations;
+using D2.Operations.Steps;
 using D2.Trainer.Training;
 
 namespace D2.Trainer.SageMaker;
