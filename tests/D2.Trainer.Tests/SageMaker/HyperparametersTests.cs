@@ -29,11 +29,11 @@ public class HyperparametersTests
             """);
         Assert.Multiple(() =>
         {
-            Assert.That(hp.Get(Hyperparameters.ConfigFile), Is.EqualTo("COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml"));
-            Assert.That(hp.Get(Hyperparameters.Opts), Is.EqualTo("SOLVER.MAX_ITER 500"));
-            Assert.That(hp.GetBool(Hyperparameters.Resume, true), Is.False);
-            Assert.That(hp.GetBool(Hyperparameters.EvalOnly, false), Is.True, "underscore spelling accepted");
-            Assert.That(hp.GetInt(Hyperparameters.Seed), Is.EqualTo(7));
+            Assert.That(hp.Get(TrainerHyperParameters.ConfigFile), Is.EqualTo("COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml"));
+            Assert.That(hp.Get(TrainerHyperParameters.Opts), Is.EqualTo("SOLVER.MAX_ITER 500"));
+            Assert.That(hp.GetBool(TrainerHyperParameters.Resume, true), Is.False);
+            Assert.That(hp.GetBool(TrainerHyperParameters.EvalOnly, false), Is.True, "underscore spelling accepted");
+            Assert.That(hp.GetInt(TrainerHyperParameters.Seed), Is.EqualTo(7));
             Assert.That(hp.Values.Keys, Has.None.StartsWith("sagemaker"));
         });
     }
@@ -42,7 +42,7 @@ public class HyperparametersTests
     public void A_json_list_of_opts_becomes_the_space_separated_form()
     {
         var hp = Load("""{"opts": "[\"SOLVER.MAX_ITER\", \"5\", \"MODEL.DEVICE\", \"cpu\"]"}""");
-        Assert.That(hp.Get(Hyperparameters.Opts), Is.EqualTo("SOLVER.MAX_ITER 5 MODEL.DEVICE cpu"));
+        Assert.That(hp.Get(TrainerHyperParameters.Opts), Is.EqualTo("SOLVER.MAX_ITER 5 MODEL.DEVICE cpu"));
     }
 
     [Test]
@@ -51,8 +51,8 @@ public class HyperparametersTests
         var e = Assert.Throws<JobInputException>(() => Load("""{"config-fille": "x"}"""))!;
         Assert.That(e.Message, Does.Contain("unknown hyperparameter 'config-fille'").And.Contain("config-file"));
         var hp = Load("""{"resume": "maybe", "seed": "1.5"}""");
-        Assert.That(Assert.Throws<JobInputException>(() => hp.GetBool(Hyperparameters.Resume, true))!.Message, Does.Contain("'resume'").And.Contain("maybe"));
-        Assert.That(Assert.Throws<JobInputException>(() => hp.GetInt(Hyperparameters.Seed))!.Message, Does.Contain("'seed'"));
+        Assert.That(Assert.Throws<JobInputException>(() => hp.GetBool(TrainerHyperParameters.Resume, true))!.Message, Does.Contain("'resume'").And.Contain("maybe"));
+        Assert.That(Assert.Throws<JobInputException>(() => hp.GetInt(TrainerHyperParameters.Seed))!.Message, Does.Contain("'seed'"));
         Assert.That(Assert.Throws<JobInputException>(() => Load("{not json"))!.Message, Does.Contain("hyperparameters.json").And.Contain("not valid JSON"));
     }
 
