@@ -57,8 +57,30 @@ public class HyperparametersTests
     }
 
     [Test]
-    public void Job_creation_knows_exactly_the_hyperparameters_the_trainer_accepts() =>
-        Assert.That(D2.Operations.Operations.TrainerHyperParameters.All, Is.EquivalentTo(Hyperparameters.Known.Keys));
+    public void The_trainer_accepts_exactly_the_contracts_hyperparameters()
+    {
+        // Every name of the contract's one list loads, in both spellings...
+        var all = TrainerHyperParameters.All;
+        var json = new System.Text.Json.Nodes.JsonObject();
+        foreach (var name in all)
+            json[name] = "x";
+        Assert.That(Load(json.ToJsonString()).Values.Keys, Is.EquivalentTo(all));
+        var underscored = new System.Text.Json.Nodes.JsonObject();
+        foreach (var name in all)
+            underscored[name.Replace('-', '_')] = "x";
+        Assert.That(Load(underscored.ToJsonString()).Values.Keys, Is.EquivalentTo(all));
+
+        // ...every hyperparameter constant of the contract is on the list (a name without a description cannot slip past it)...
+        var constants = typeof(TrainerHyperParameters).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+            .Where(f => f.Name is not (nameof(TrainerHyperParameters.TrainingChannel) or nameof(TrainerHyperParameters.ValidationChannel) or nameof(TrainerHyperParameters.ReservedPrefix)))
+            .Select(f => (string)f.GetRawConstantValue()!);
+        Assert.That(all, Is.EquivalentTo(constants));
+
+        // ...and a name one character off is refused, the error naming exactly that list.
+        var error = Assert.Throws<JobInputException>(() => Load("""{"config-files": "x"}"""))!.Message;
+        Assert.That(error, Does.Contain("'config-files'").And.Contain("Known hyperparameters: " + string.Join(", ", all) + "."));
+    }
 
     [Test]
     public void The_same_key_in_both_spellings_is_an_error()

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using D2.Operations.Training;
 
 namespace D2.Trainer.Tests.SageMaker;
 
