@@ -225,7 +225,7 @@ public sealed class Build : BuildBase
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Copy(file, target);
             }
-            foreach (var required in new[] { "D2.MLOps.psd1", "D2.MLOps.dll", "D2.Operations.dll", "D2.MLOps.dll-Help.xml", "D2.MLOps.format.ps1xml" })
+            foreach (var required in new[] { "D2.MLOps.psd1", "D2.MLOps.dll", "D2.Operations.dll", "D2.SageMaker.Contract.dll", "D2.MLOps.dll-Help.xml", "D2.MLOps.format.ps1xml" })
                 if (!File.Exists(Path.Combine(ModuleDirectory, required)))
                     throw new BuildFailedException($"The module layout lacks {required}.");
             AddClosingLine($"Module: Import-Module {ModuleDirectory}");

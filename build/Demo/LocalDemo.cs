@@ -5,6 +5,7 @@ using D2.Build.Engine;
 using D2.Build.Pipeline;
 using D2.Operations.Steps;
 using D2.Operations.Pipeline;
+using D2.SageMaker.Contract;
 
 namespace D2.Build.Demo;
 
@@ -84,7 +85,7 @@ internal sealed class LocalDemo(string root, string demoDirectory, string d2Dll,
                 log.WriteLine($"Last lines of {jobLog}:{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(jobLog).TakeLast(20))}");
             throw new BuildFailedException(e.Message);
         }
-        if (trained.Status != D2.Operations.Aws.SageMaker.TrainingJobStatus.Completed)
+        if (trained.Status != D2.SageMaker.Contract.TrainingJobStatus.Completed)
             throw new InvalidOperationException($"Training job {started.JobName} ended {trained.Status}.");
 
         var deployed = await operations.Endpoints.DeployAsync(new DeploymentProfile

@@ -2,6 +2,7 @@ using D2.Build.Tools;
 using D2.Operations.Aws.SageMaker;
 using D2.Operations.Steps;
 using D2.Operations.Pipeline;
+using D2.SageMaker.Contract;
 
 namespace D2.Build.Pipeline;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using D2.SageMaker.Contract;
 
 namespace D2.Serving;
 
@@ -47,19 +48,19 @@ internal sealed record ServingOptions
             : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0 ? value
             : throw new ArgumentException($"{name} must be a positive integer, not '{text}'.");
 
-        var baseDirectory = Get("SAGEMAKER_BASE_DIR") ?? "/opt/ml";
-        var port = Positive("SAGEMAKER_BIND_TO_PORT", 8080);
+        var port = Positive(SageMakerEnvironment.BindToPort, 8080);
         if (port > 65535)
-            throw new ArgumentException($"SAGEMAKER_BIND_TO_PORT must be a TCP port, not {port}.");
-        var concurrentTransforms = Get("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS") is null ? (int?)null : Positive("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", 1);
+            throw new ArgumentException($"{SageMakerEnvironment.BindToPort} must be a TCP port, not {port}.");
+        var concurrentTransforms = Get(SageMakerEnvironment.MaxConcurrentTransforms) is null ? (int?)null : Positive(SageMakerEnvironment.MaxConcurrentTransforms, 1);
         return new ServingOptions
         {
             Host = Get("D2_SERVING_HOST") ?? "0.0.0.0",
             Port = port,
-            ModelDirectory = Path.GetFullPath(Get("SM_MODEL_DIR") ?? Path.Combine(baseDirectory, "model")),
-            Workers = Positive("SAGEMAKER_MODEL_SERVER_WORKERS", 1),
-            DefaultAccept = Get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") ?? "application/json",
-            MaxPayloadMegabytes = Positive("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6),
+            // /opt/ml/model, moved by SAGEMAKER_BASE_DIR or SM_MODEL_DIR exactly as for the trainer.
+            ModelDirectory = SageMakerPaths.FromEnvironment(name => Get(name)).ModelDirectory,
+            Workers = Positive(SageMakerEnvironment.ModelServerWorkers, 1),
+            DefaultAccept = Get(SageMakerEnvironment.DefaultInvocationsAccept) ?? "application/json",
+            MaxPayloadMegabytes = Positive(SageMakerEnvironment.MaxPayloadInMB, 6),
             Device = Get("D2_DEVICE"),
             OverlayScoreThreshold = Get("D2_OVERLAY_SCORE_THRESHOLD") is not { } threshold ? 0.5
                 : double.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1 ? value
@@ -67,11 +68,11 @@ internal sealed record ServingOptions
             // The platform sends at most MaxConcurrentTransforms at once; refusing them would fail the transform job.
             MaxQueue = Math.Max(Positive("D2_MAX_QUEUE", 100), concurrentTransforms ?? 1),
             MaxConcurrentTransforms = concurrentTransforms,
-            BatchStrategy = Get("SAGEMAKER_BATCH_STRATEGY")?.ToUpperInvariant() switch
+            BatchStrategy = Get(SageMakerEnvironment.BatchStrategy)?.ToUpperInvariant() switch
             {
                 null or "MULTI_RECORD" or "MULTIRECORD" => BatchStrategy.MultiRecord,
                 "SINGLE_RECORD" or "SINGLERECORD" => BatchStrategy.SingleRecord,
-                _ => throw new ArgumentException($"SAGEMAKER_BATCH_STRATEGY must be SINGLE_RECORD or MULTI_RECORD, not '{Get("SAGEMAKER_BATCH_STRATEGY")}'."),
+                _ => throw new ArgumentException($"{SageMakerEnvironment.BatchStrategy} must be SINGLE_RECORD or MULTI_RECORD, not '{Get(SageMakerEnvironment.BatchStrategy)}'."),
             },
             RequestTimeoutSeconds = Get("D2_REQUEST_TIMEOUT_SECONDS") is not { } timeout ? 55
                 : double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600 ? seconds

@@ -5,12 +5,11 @@ using System.IO.Compression;
 using System.Text.RegularExpressions;
 using D2.Operations.Aws;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Training;
 
 namespace D2.Trainer.Tests;
 
 /// <summary>
-/// `d2 local-sagemaker` as a process, driven with the typed SageMaker client over HTTP: a training job that runs the
+/// `d2-local-sagemaker` as a process, driven with the typed SageMaker client over HTTP: a training job that runs the
 /// real trainer (this d2, `train` over a job tree) on file:// channels ends Completed, with model.tar.gz holding the
 /// artifact, output.tar.gz the metrics, and FinalMetricDataList parsed from the trainer's log by its own regexes.
 /// </summary>

@@ -7,7 +7,7 @@ using D2.Operations.Aws.SageMaker;
 namespace D2.Trainer.Tests;
 
 /// <summary>
-/// Faults of multi-worker jobs through `d2 local-sagemaker` (real trainer processes, Gloo over loopback): a worker
+/// Faults of multi-worker jobs through `d2-local-sagemaker` (real trainer processes, Gloo over loopback): a worker
 /// killed with SIGKILL fails the job within 60 s with a FailureReason naming that rank, its host and the signal (not a
 /// rank that merely lost its peer); StopTrainingJob on a 2-instance job stops both at the same iteration with one
 /// checkpoint from rank 0, and a new job on the same checkpoint location resumes at the next iteration.
@@ -59,7 +59,7 @@ public class LocalSageMakerFaultTests
 
     [Test]
     public void The_local_SageMaker_and_the_trainer_agree_on_the_exit_code_of_a_rank_that_lost_its_peers() =>
-        Assert.That(D2.Operations.Steps.TrainerExitCodes.PeerLost, Is.EqualTo(D2.Detection.Distributed.PeerLoss.ExitCode));
+        Assert.That(D2.SageMaker.Contract.TrainerExitCodes.PeerLost, Is.EqualTo(D2.Detection.Distributed.PeerLoss.ExitCode));
 
     [Test]
     public async Task StopTrainingJob_on_two_instances_gives_one_checkpoint_and_a_job_that_resumes_at_the_next_iteration()

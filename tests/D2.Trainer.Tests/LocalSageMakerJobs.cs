@@ -4,7 +4,6 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using D2.Operations.Aws;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Training;
 
 namespace D2.Trainer.Tests;
 

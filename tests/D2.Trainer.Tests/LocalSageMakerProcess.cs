@@ -4,7 +4,10 @@ using System.Text.RegularExpressions;
 
 namespace D2.Trainer.Tests;
 
-/// <summary>`d2 local-sagemaker --port 0` as a child process; its URL read from the first line it prints.</summary>
+/// <summary>
+/// `d2-local-sagemaker --port 0` as a child process; its URL read from the first line it prints. It runs from the test
+/// output folder, where its default training command is the `d2` beside it.
+/// </summary>
 internal sealed class LocalSageMakerProcess : IDisposable
 {
     readonly Process _process;
@@ -22,7 +25,7 @@ internal sealed class LocalSageMakerProcess : IDisposable
     public static LocalSageMakerProcess Start(string root)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"), "local-sagemaker", "--port", "0", "--root", root })
+        foreach (var arg in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "d2-local-sagemaker.dll"), "--port", "0", "--root", root })
             info.ArgumentList.Add(arg);
         var process = Process.Start(info)!;
         var lines = new ConcurrentQueue<string>();
@@ -41,7 +44,7 @@ internal sealed class LocalSageMakerProcess : IDisposable
         if (!url.Task.Wait(TimeSpan.FromSeconds(60)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail("d2 local-sagemaker printed no URL within 60 s:\n" + string.Join('\n', lines));
+            Assert.Fail("d2-local-sagemaker printed no URL within 60 s:\n" + string.Join('\n', lines));
         }
         var server = new LocalSageMakerProcess(process, url.Task.Result);
         foreach (var line in lines)

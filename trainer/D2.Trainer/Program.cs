@@ -10,6 +10,5 @@ var root = new RootCommand("d2: train, evaluate and run Detectron2-style detecto
     PredictCommand.Create(),
     ConvertModelCommand.Create(),
     SynthBalloonsCommand.Create(),
-    LocalSageMakerCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using D2.MLOps.Help;
 using D2.Operations.Aws.SageMaker;
+using D2.SageMaker.Contract;
 
 namespace D2.MLOps.Cmdlets;
 

@@ -3,6 +3,7 @@ using D2.MLOps.Help;
 using D2.Operations.Aws.SageMaker;
 using D2.Operations.Steps;
 using D2.Operations.Pipeline;
+using D2.SageMaker.Contract;
 
 namespace D2.MLOps.Cmdlets;
 

@@ -26,7 +26,7 @@ internal static class FileSystemMounts
         if (!Directory.Exists(local))
             throw LocalApiException.Validation($"Channel '{channel}': FileSystemDataSource {id} DirectoryPath '{directoryPath}' is not available to the local SageMaker: "
                 + (mounted ? $"{local} ({id} mounted at {mount}) is not a directory." : $"{local} is not a directory on this machine and {id} has no local mount "
-                    + "(LocalSageMakerOptions.FileSystemMounts, `d2 local-sagemaker --file-system-mount ID=DIR`)."));
+                    + "(LocalSageMakerOptions.FileSystemMounts, `d2-local-sagemaker --file-system-mount ID=DIR`)."));
         return local;
     }
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Training;
 
 namespace D2.Operations.Local;
 

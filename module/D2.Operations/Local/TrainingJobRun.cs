@@ -124,10 +124,10 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobsApi jobs,
         var command = Command(request);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["SAGEMAKER_BASE_DIR"] = _workspace.OptMl,
-            ["TRAINING_JOB_NAME"] = job.Name,
-            ["TRAINING_JOB_ARN"] = (string)job.Description["TrainingJobArn"]!,
-            ["AWS_REGION"] = context.Options.Region,
+            [SageMakerEnvironment.BaseDirectory] = _workspace.OptMl,
+            [SageMakerEnvironment.TrainingJobName] = job.Name,
+            [SageMakerEnvironment.TrainingJobArn] = (string)job.Description["TrainingJobArn"]!,
+            [SageMakerEnvironment.AwsRegion] = context.Options.Region,
         };
         foreach (var (key, value) in request["Environment"] as JsonObject ?? [])
             environment[key] = (string)value!;
@@ -150,19 +150,19 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobsApi jobs,
             }
             catch (InvalidOperationException e)
             {
-                throw new JobFailure($"AlgorithmError: {e.Message}");
+                throw new JobFailure(FailureFile.AlgorithmError(e.Message));
             }
             try
             {
                 foreach (var workspace in _companions)
-                    companions.Add((workspace, LocalProcess.Start(command, workspace.Folder, new Dictionary<string, string>(environment) { ["SAGEMAKER_BASE_DIR"] = workspace.OptMl },
+                    companions.Add((workspace, LocalProcess.Start(command, workspace.Folder, new Dictionary<string, string>(environment) { [SageMakerEnvironment.BaseDirectory] = workspace.OptMl },
                         workspace.LogPath, null, context.Options.Log, $"[{job.Name} {workspace.Host}] ")));
             }
             catch (InvalidOperationException e)
             {
                 process.Kill();
                 foreach (var (_, companion) in companions) companion.Kill();
-                throw new JobFailure($"AlgorithmError: {e.Message}");
+                throw new JobFailure(FailureFile.AlgorithmError(e.Message));
             }
             job.Process = process;
             job.Pid = process.Id;
@@ -291,7 +291,7 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobsApi jobs,
 
             var source = FileUris.ToLocalPath((string)channel["DataSource"]!["S3DataSource"]!["S3Uri"]!, "S3Uri");
             if (!File.Exists(source) && !Directory.Exists(source))
-                throw new JobFailure($"ClientError: Data download failed: the channel '{name}' source '{source}' does not exist.");
+                throw new JobFailure(FailureFile.ClientError($"Data download failed: the channel '{name}' source '{source}' does not exist."));
             LocalFiles.CopyInto(source, Path.Combine(workspace.DataDir, name));
         }
     }
@@ -303,19 +303,14 @@ internal sealed class TrainingJobRun(LocalContext context, TrainingJobsApi jobs,
         if (localPath is null)
             return workspace.CheckpointDir;
         // Validated at create: under /opt/ml, mapped into this job's opt/ml tree.
-        return Path.Combine(workspace.OptMl, localPath.TrimEnd('/')["/opt/ml/".Length..]);
+        return workspace.Paths.Rebase(localPath.TrimEnd('/'));
     }
 
     private string FailureReason(int exitCode)
     {
         var workspace = _failedHost ?? _workspace;
-        if (File.Exists(workspace.FailureFile))
-        {
-            var text = File.ReadAllText(workspace.FailureFile).Trim();
-            if (text.Length > 0)
-                return text.Length <= 1024 ? text : text[..1024];
-        }
-        return $"AlgorithmError: the training process on {workspace.Host} exited with code {exitCode}; see {workspace.LogPath}";
+        return FailureFile.Read(workspace.FailureFile)
+            ?? FailureFile.AlgorithmError($"the training process on {workspace.Host} exited with code {exitCode}; see {workspace.LogPath}");
     }
 
     private void Move(SecondaryStatus secondary, string message)

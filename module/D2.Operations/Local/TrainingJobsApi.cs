@@ -139,7 +139,7 @@ internal sealed class TrainingJobsApi
         {
             FileUris.ToLocalPath((string)checkpoint["S3Uri"]!, "checkpointConfig.s3Uri");
             var localPath = (string?)checkpoint["LocalPath"];
-            if (localPath is not null && !localPath.TrimEnd('/').StartsWith("/opt/ml/", StringComparison.Ordinal))
+            if (localPath is not null && !SageMakerPaths.IsContainerPath(localPath.TrimEnd('/')))
                 throw LocalApiException.Validation($"Value '{localPath}' at 'checkpointConfig.localPath' is not supported by the local SageMaker: use a path under /opt/ml.");
         }
         var channels = request["InputDataConfig"] as JsonArray ?? [];

@@ -12,49 +12,53 @@ internal sealed class TrainingWorkspace(string folder, string host = TrainingWor
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public const string FirstHost = "algo-1";
+    public const string FirstHost = ResourceConfigJson.FirstHost;
 
     public string Host { get; } = host;
     public IReadOnlyList<string> Hosts { get; } = hosts ?? [host];
 
     public string Folder { get; } = folder;
-    public string OptMl => Path.Combine(Folder, "opt", "ml");
-    public string ConfigDir => Path.Combine(OptMl, "input", "config");
-    public string DataDir => Path.Combine(OptMl, "input", "data");
-    public string ModelDir => Path.Combine(OptMl, "model");
-    public string OutputDir => Path.Combine(OptMl, "output");
-    public string OutputDataDir => Path.Combine(OutputDir, "data");
-    public string FailureFile => Path.Combine(OutputDir, "failure");
-    public string CheckpointDir => Path.Combine(OptMl, "checkpoints");
+
+    /// <summary>The container's tree, laid out by the contract; the local SageMaker's own SM_* variables do not move it.</summary>
+    public SageMakerPaths Paths { get; } = SageMakerPaths.Under(Path.Combine(folder, "opt", "ml"));
+
+    public string OptMl => Paths.BaseDirectory;
+    public string ConfigDir => Paths.ConfigDirectory;
+    public string DataDir => Paths.DataDirectory;
+    public string ModelDir => Paths.ModelDirectory;
+    public string OutputDir => Paths.OutputDirectory;
+    public string OutputDataDir => Paths.OutputDataDirectory;
+    public string FailureFile => Paths.FailureFile;
+    public string CheckpointDir => Paths.CheckpointDirectory;
     public string LogPath => Path.Combine(Folder, "logs", Host + ".log");
 
     /// <summary>Creates the tree and writes hyperparameters.json, resourceconfig.json and inputdataconfig.json from the
     /// CreateTrainingJob request.</summary>
     public void Prepare(JsonObject request)
     {
-        foreach (var dir in new[] { ConfigDir, DataDir, ModelDir, OutputDataDir, CheckpointDir, Path.Combine(OutputDir, "intermediate") })
+        foreach (var dir in new[] { ConfigDir, DataDir, ModelDir, OutputDataDir, CheckpointDir, Paths.IntermediateOutputDirectory })
             Directory.CreateDirectory(dir);
         File.Delete(FailureFile);
 
         // SageMaker passes every hyperparameter as a string; the model already requires strings.
         var hyperparameters = request["HyperParameters"]?.DeepClone() as JsonObject ?? [];
-        Write("hyperparameters.json", hyperparameters);
+        Write(Paths.HyperparametersFile, hyperparameters);
 
         var instanceType = (string?)request["ResourceConfig"]?["InstanceType"] ?? "local";
-        Write("resourceconfig.json", new JsonObject
+        Write(Paths.ResourceConfigFile, new JsonObject
         {
-            ["current_host"] = Host,
-            ["current_instance_type"] = instanceType,
-            ["current_group_name"] = "homogeneousCluster",
-            ["hosts"] = new JsonArray([.. Hosts.Select(h => (JsonNode)h)]),
-            ["instance_groups"] = new JsonArray(new JsonObject
+            [ResourceConfigJson.CurrentHost] = Host,
+            [ResourceConfigJson.CurrentInstanceType] = instanceType,
+            [ResourceConfigJson.CurrentGroupName] = ResourceConfigJson.HomogeneousCluster,
+            [ResourceConfigJson.Hosts] = new JsonArray([.. Hosts.Select(h => (JsonNode)h)]),
+            [ResourceConfigJson.InstanceGroups] = new JsonArray(new JsonObject
             {
-                ["instance_group_name"] = "homogeneousCluster",
-                ["instance_type"] = instanceType,
-                ["hosts"] = new JsonArray([.. Hosts.Select(h => (JsonNode)h)]),
+                [ResourceConfigJson.InstanceGroupName] = ResourceConfigJson.HomogeneousCluster,
+                [ResourceConfigJson.InstanceType] = instanceType,
+                [ResourceConfigJson.Hosts] = new JsonArray([.. Hosts.Select(h => (JsonNode)h)]),
             }),
             // Several local instances talk over loopback.
-            ["network_interface_name"] = Hosts.Count > 1 ? "lo" : "eth0",
+            [ResourceConfigJson.NetworkInterfaceName] = Hosts.Count > 1 ? "lo" : "eth0",
         });
 
         var defaultMode = (string?)request["AlgorithmSpecification"]?["TrainingInputMode"] ?? "File";
@@ -69,9 +73,9 @@ internal sealed class TrainingWorkspace(string folder, string host = TrainingWor
             entry["RecordWrapperType"] = (string?)channel["RecordWrapperType"] ?? "None";
             channels[(string)channel["ChannelName"]!] = entry;
         }
-        Write("inputdataconfig.json", channels);
+        Write(Paths.InputDataConfigFile, channels);
     }
 
-    private void Write(string name, JsonObject content) =>
-        File.WriteAllText(Path.Combine(ConfigDir, name), content.ToJsonString(Indented));
+    private static void Write(string path, JsonObject content) =>
+        File.WriteAllText(path, content.ToJsonString(Indented));
 }

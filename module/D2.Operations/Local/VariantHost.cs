@@ -47,7 +47,7 @@ internal sealed class VariantHost : IAsyncDisposable
         var image = (string?)container["Image"] ?? "";
         var folder = Path.Combine(context.Root, "endpoints", endpointName, $"{variantName}-{deployment}");
         var optMl = Path.Combine(folder, "opt", "ml");
-        var modelDir = Path.Combine(optMl, "model");
+        var modelDir = SageMakerPaths.Under(optMl).ModelDirectory;
         try
         {
             Directory.CreateDirectory(modelDir);
@@ -67,12 +67,12 @@ internal sealed class VariantHost : IAsyncDisposable
         var port = FreeLoopbackPort();
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["SAGEMAKER_BASE_DIR"] = optMl,
+            [SageMakerEnvironment.BindToPort] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [SageMakerEnvironment.BaseDirectory] = optMl,
             // Containers listen on every interface; on a laptop the model server stays on loopback.
             ["D2_SERVING_HOST"] = "127.0.0.1",
-            ["AWS_REGION"] = context.Options.Region,
-            ["SAGEMAKER_REGION"] = context.Options.Region,
+            [SageMakerEnvironment.AwsRegion] = context.Options.Region,
+            [SageMakerEnvironment.Region] = context.Options.Region,
         };
         foreach (var (key, value) in container["Environment"] as JsonObject ?? [])
             environment[key] = (string)value!;

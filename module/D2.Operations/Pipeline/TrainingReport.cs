@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using D2.Operations.Steps;
-using D2.Operations.Training;
 
 namespace D2.Operations.Pipeline;
 

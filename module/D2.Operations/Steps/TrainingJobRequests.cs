@@ -1,5 +1,4 @@
 using D2.Operations.Aws.SageMaker;
-using D2.Operations.Training;
 
 namespace D2.Operations.Steps;
 

@@ -32,14 +32,14 @@ public class TypedClientTests
         await TrainingJobTests.WaitUntilAsync(() => File.Exists(Path.Combine(local.Root, "training-jobs", "typed-job", "opt", "ml", "model", "hyperparameters.json")));
 
         var running = await client.DescribeTrainingJobAsync("typed-job");
-        Assert.That(running.TrainingJobStatus, Is.EqualTo(D2.Operations.Aws.SageMaker.TrainingJobStatus.InProgress));
-        Assert.That(running.SecondaryStatus, Is.EqualTo(D2.Operations.Aws.SageMaker.SecondaryStatus.Training));
+        Assert.That(running.TrainingJobStatus, Is.EqualTo(D2.SageMaker.Contract.TrainingJobStatus.InProgress));
+        Assert.That(running.SecondaryStatus, Is.EqualTo(D2.SageMaker.Contract.SecondaryStatus.Training));
         Assert.That(running.CreationTime, Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
 
         await client.StopTrainingJobAsync("typed-job");
         await local.WaitForJobAsync("typed-job", "Stopped");
         var stopped = await client.DescribeTrainingJobAsync("typed-job");
-        Assert.That(stopped.TrainingJobStatus, Is.EqualTo(D2.Operations.Aws.SageMaker.TrainingJobStatus.Stopped));
+        Assert.That(stopped.TrainingJobStatus, Is.EqualTo(D2.SageMaker.Contract.TrainingJobStatus.Stopped));
         Assert.That(stopped.ModelArtifacts?.S3ModelArtifacts, Does.StartWith("file:///").And.EndWith("/typed-job/output/model.tar.gz"));
         Assert.That(stopped.FinalMetricDataList?.Single(m => m.MetricName == "train:loss").Value, Is.EqualTo(1.0));
 
@@ -90,7 +90,7 @@ public class TypedClientTests
         await local.WaitForEndpointAsync("typed-ep", "InService");
 
         var endpoint = await client.DescribeEndpointAsync("typed-ep");
-        Assert.That(endpoint.EndpointStatus, Is.EqualTo(D2.Operations.Aws.SageMaker.EndpointStatus.InService));
+        Assert.That(endpoint.EndpointStatus, Is.EqualTo(D2.SageMaker.Contract.EndpointStatus.InService));
         Assert.That(endpoint.ProductionVariants!.Single().VariantName, Is.EqualTo("AllTraffic"));
 
         var answer = await runtime.InvokeEndpointAsync(new D2.Operations.Aws.SageMakerRuntime.InvokeEndpointRequest

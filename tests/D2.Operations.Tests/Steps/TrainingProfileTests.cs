@@ -3,7 +3,6 @@ using D2.Operations.Aws;
 using D2.Operations.Aws.SageMaker;
 using D2.Operations.Steps;
 using D2.Operations.ServiceModels;
-using D2.Operations.Training;
 
 namespace D2.Operations.Tests.Steps;
 

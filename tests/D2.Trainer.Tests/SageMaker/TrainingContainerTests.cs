@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using D2.Operations.Training;
 
 namespace D2.Trainer.Tests.SageMaker;
 

@@ -8,6 +8,7 @@ using D2.Detection.Distributed;
 using D2.Detection.Inference;
 using D2.Trainer.SageMaker;
 using D2.Trainer.Training;
+using D2.SageMaker.Contract;
 
 namespace D2.Trainer.Commands;
 
@@ -63,7 +64,7 @@ internal static class TrainCommand
                 if (!paths.IsTrainingJob)
                 {
                     Console.Error.WriteLine($"d2 train: --config-file is required (outside a SageMaker job: {paths.HyperparametersFile} does not exist; "
-                        + $"set {SageMakerPaths.BaseDirectoryVariable} to run a job tree elsewhere).");
+                        + $"set {SageMakerEnvironment.BaseDirectory} to run a job tree elsewhere).");
                     return 2;
                 }
                 return SageMakerTrainingJob.Run(paths, Console.Out, Console.Error, stop.Token, liveProgress: !Console.IsOutputRedirected);
@@ -113,7 +114,7 @@ internal static class TrainCommand
             EvalOnly = evalOnly,
             Stop = stop,
             LiveProgress = !Console.IsOutputRedirected,
-            TrainingJobName = Environment.GetEnvironmentVariable("TRAINING_JOB_NAME"),
+            TrainingJobName = Environment.GetEnvironmentVariable(SageMakerEnvironment.TrainingJobName),
             Group = session?.Group ?? SingleProcessGroup.Instance,
         });
         // 130: the shell's code for an interrupted command, so scripts can tell a stop from a finished run.

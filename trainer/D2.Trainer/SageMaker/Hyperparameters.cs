@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using D2.Operations.Steps;
+using D2.SageMaker.Contract;
 
 namespace D2.Trainer.SageMaker;
 
@@ -9,43 +9,11 @@ namespace D2.Trainer.SageMaker;
 /// The job's hyperparameters.json. SageMaker passes every value as a string; the Python SDK JSON-encodes values before
 /// sending (the string abc arrives as "\"abc\"") and the training toolkit JSON-decodes them, falling back to the raw
 /// string, so the same is done here. Keys may be written with '-' or '_'. Reserved sagemaker_* keys are ignored; any
-/// other unknown key is an error, so that a typo does not silently train with defaults.
+/// other key not in <see cref="TrainerHyperParameters.Descriptions"/> (the one list, shared with job creation) is an
+/// error, so that a typo does not silently train with defaults.
 /// </summary>
 internal sealed class Hyperparameters
 {
-    // The names are shared with job creation (D2.Operations), so a profile and the trainer cannot drift apart.
-    public const string ConfigFile = TrainerHyperParameters.ConfigFile;
-    public const string LocalConfigFile = TrainerHyperParameters.LocalConfigFile;
-    public const string Opts = TrainerHyperParameters.Opts;
-    public const string Resume = TrainerHyperParameters.Resume;
-    public const string EvalOnly = TrainerHyperParameters.EvalOnly;
-    public const string Seed = TrainerHyperParameters.Seed;
-    public const string TrainDatasets = TrainerHyperParameters.TrainDatasets;
-    public const string TestDatasets = TrainerHyperParameters.TestDatasets;
-    public const string TrainingAnnotations = TrainerHyperParameters.TrainingAnnotations;
-    public const string ValidationAnnotations = TrainerHyperParameters.ValidationAnnotations;
-    public const string ClassName = TrainerHyperParameters.ClassName;
-    public const string LabelAttributeName = TrainerHyperParameters.LabelAttributeName;
-    public const string NumGpus = TrainerHyperParameters.NumGpus;
-
-    /// <summary>Every key a job may set, with what it does (printed when a key is unknown).</summary>
-    public static IReadOnlyDictionary<string, string> Known { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        [ConfigFile] = "a model-zoo config name, e.g. COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml",
-        [LocalConfigFile] = "a YAML config: relative to a channel (training/configs/x.yaml or configs/x.yaml in any channel), or an absolute path in the image",
-        [Opts] = "config overrides as space-separated KEY VALUE pairs, e.g. SOLVER.MAX_ITER 500 MODEL.ROI_HEADS.NUM_CLASSES 1",
-        [Resume] = "continue from the last checkpoint in /opt/ml/checkpoints when there is one (default true)",
-        [EvalOnly] = "only evaluate MODEL.WEIGHTS (or, with resume, the last checkpoint) on DATASETS.TEST (default false)",
-        [Seed] = "SEED: the random seed (default: the config's, -1 = random)",
-        [TrainDatasets] = "comma-separated DATASETS.TRAIN names (default: the config's when they exist under the training channel, else the training channel itself)",
-        [TestDatasets] = "comma-separated DATASETS.TEST names (default: the config's when they exist under the validation channel, else the validation channel when there is one, else none)",
-        [TrainingAnnotations] = "the COCO or VIA json or Ground Truth manifest of the training channel, relative to it (default: the only one found)",
-        [ValidationAnnotations] = "the COCO or VIA json or Ground Truth manifest of the validation channel, relative to it (default: the only one found)",
-        [ClassName] = "the class name of VIA datasets, which carry none (default balloon)",
-        [LabelAttributeName] = "the label attribute of Ground Truth manifests (default: the only attribute holding bounding-box annotations)",
-        [NumGpus] = "worker processes per instance, as Detectron2's --num-gpus (default: one per GPU of the instance, one on a CPU instance)",
-    };
-
     private readonly Dictionary<string, string> _values;
 
     private Hyperparameters(Dictionary<string, string> values) => _values = values;
@@ -69,11 +37,11 @@ internal sealed class Hyperparameters
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (rawKey, node) in root)
         {
-            if (rawKey.StartsWith("sagemaker_", StringComparison.Ordinal) || rawKey.StartsWith('_'))
+            if (rawKey.StartsWith(TrainerHyperParameters.ReservedPrefix, StringComparison.Ordinal) || rawKey.StartsWith('_'))
                 continue;
             var key = rawKey.Replace('_', '-');
-            if (!Known.ContainsKey(key))
-                throw new JobInputException($"unknown hyperparameter '{rawKey}'. Known hyperparameters: {string.Join(", ", Known.Keys)}.");
+            if (!TrainerHyperParameters.Descriptions.ContainsKey(key))
+                throw new JobInputException($"unknown hyperparameter '{rawKey}'. Known hyperparameters: {string.Join(", ", TrainerHyperParameters.All)}.");
             if (!values.TryAdd(key, Decode(node)))
                 throw new JobInputException($"hyperparameter '{key}' is given twice (as '{rawKey}' and with the other spelling).");
         }

@@ -1,4 +1,4 @@
-using D2.Operations.Steps;
+using D2.SageMaker.Contract;
 
 namespace D2.Trainer.SageMaker;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using D2.SageMaker.Contract;
 
 namespace D2.Trainer.SageMaker;
 
@@ -24,7 +25,7 @@ internal sealed record SageMakerCluster(IReadOnlyList<string> Hosts, string Curr
     public string Master => Hosts[0];
 
     /// <summary>One host, no resourceconfig.json: a plain single-machine job.</summary>
-    public static SageMakerCluster Single { get; } = new(["algo-1"], "algo-1", null, "unknown");
+    public static SageMakerCluster Single { get; } = new([ResourceConfigJson.FirstHost], ResourceConfigJson.FirstHost, null, "unknown");
 
     /// <exception cref="JobInputException">the file is not a resource config, or the current host is not among the hosts</exception>
     public static SageMakerCluster Load(string resourceConfigFile)
@@ -34,15 +35,15 @@ internal sealed record SageMakerCluster(IReadOnlyList<string> Hosts, string Curr
         try
         {
             var config = JsonNode.Parse(File.ReadAllText(resourceConfigFile));
-            var hosts = (config?["hosts"]?.AsArray().Select(h => h?.GetValue<string>() ?? "").Where(h => h.Length > 0) ?? [])
+            var hosts = (config?[ResourceConfigJson.Hosts]?.AsArray().Select(h => h?.GetValue<string>() ?? "").Where(h => h.Length > 0) ?? [])
                 .Order(StringComparer.Ordinal).ToList();
-            var current = config?["current_host"]?.GetValue<string>() ?? "algo-1";
+            var current = config?[ResourceConfigJson.CurrentHost]?.GetValue<string>() ?? ResourceConfigJson.FirstHost;
             if (hosts.Count == 0)
                 hosts.Add(current);
             if (!hosts.Contains(current))
                 throw new JobInputException($"{resourceConfigFile}: current_host '{current}' is not among hosts ({string.Join(", ", hosts)}).");
-            return new SageMakerCluster(hosts, current, config?["network_interface_name"]?.GetValue<string>(),
-                config?["current_instance_type"]?.GetValue<string>() ?? "unknown");
+            return new SageMakerCluster(hosts, current, config?[ResourceConfigJson.NetworkInterfaceName]?.GetValue<string>(),
+                config?[ResourceConfigJson.CurrentInstanceType]?.GetValue<string>() ?? "unknown");
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
         {

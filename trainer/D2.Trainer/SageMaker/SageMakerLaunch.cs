@@ -1,5 +1,6 @@
 using D2.Detection.Distributed;
 using D2.Trainer.Training;
+using D2.SageMaker.Contract;
 
 namespace D2.Trainer.SageMaker;
 
@@ -21,12 +22,12 @@ internal static class SageMakerLaunch
         var hyperparameters = Hyperparameters.Load(paths.HyperparametersFile);
         var gpus = TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0;
         var workers = Math.Max(gpus, 1);
-        if (hyperparameters.GetInt(Hyperparameters.NumGpus) is { } asked)
+        if (hyperparameters.GetInt(TrainerHyperParameters.NumGpus) is { } asked)
         {
             if (asked < 1)
-                throw new JobInputException($"hyperparameter '{Hyperparameters.NumGpus}' must be at least 1, not {asked}.");
+                throw new JobInputException($"hyperparameter '{TrainerHyperParameters.NumGpus}' must be at least 1, not {asked}.");
             if (gpus > 0 && asked > gpus)
-                throw new JobInputException($"hyperparameter '{Hyperparameters.NumGpus}' asks for {asked} workers, but {cluster.InstanceType} shows {gpus} GPU(s).");
+                throw new JobInputException($"hyperparameter '{TrainerHyperParameters.NumGpus}' asks for {asked} workers, but {cluster.InstanceType} shows {gpus} GPU(s).");
             workers = (int)asked;
         }
         return cluster.NumMachines > 1 || workers > 1 ? new LaunchPlan(cluster, workers, gpus > 0) : null;
@@ -53,7 +54,7 @@ internal static class SageMakerLaunch
             {
                 var world = launcher.WorldSize;
                 var reason = result.Reason
-                    ?? $"AlgorithmError: rank {rank} of {world} on {cluster.CurrentHost} {result.Cause}" + (result.ExitCode > 128 ? "." : " without writing a reason (see its log).");
+                    ?? FailureFile.AlgorithmError($"rank {rank} of {world} on {cluster.CurrentHost} {result.Cause}" + (result.ExitCode > 128 ? "." : " without writing a reason (see its log)."));
                 if (result.FollowedBy is { Count: > 0 } others)
                     reason += $" Then rank{(others.Count > 1 ? "s" : "")} {string.Join(", ", others)} on {cluster.CurrentHost} failed too.";
                 FailureFile.Write(paths.FailureFile, reason);
@@ -80,9 +81,8 @@ internal static class SageMakerLaunch
         }
         var where = $"rank {worker.Rank} of {worker.WorldSize} on {host}";
         // Keep SageMaker's leading error class ("ClientError: ", "AlgorithmError: ") first.
-        var colon = reason.IndexOf(": ", StringComparison.Ordinal);
-        return colon > 0 && reason[..colon] is "ClientError" or "AlgorithmError"
-            ? $"{reason[..colon]}: {where}: {reason[(colon + 2)..]}"
+        return FailureFile.TrySplit(reason, out var errorClass, out var message)
+            ? $"{errorClass}: {where}: {message}"
             : $"{where}: {reason}";
     }
 }

@@ -7,7 +7,7 @@ using D2.Detection.Data.Datasets;
 using D2.Detection.Data.Loader;
 using D2.Detection.Distributed;
 using D2.Detection.Inference;
-using D2.Operations.Steps;
+using D2.SageMaker.Contract;
 using D2.Trainer.Training;
 
 namespace D2.Trainer.SageMaker;
@@ -67,22 +67,24 @@ internal static class SageMakerTrainingJob
                     failureFile = own;
             }
             error.WriteLine($"d2 train: {reason}");
-            if (exitCode == 1)
+            if (exitCode == TrainerExitCodes.AlgorithmError)
                 error.WriteLine(e.ToString());
-            FailureFile.Write(failureFile, reason);
+            FailureFile.Write(failureFile, reason, error);
             return exitCode;
         }
     }
 
     /// <summary>SageMaker's built-in algorithms' convention: ClientError for the user's input, AlgorithmError for ours.</summary>
     internal static (string Reason, int ExitCode) Describe(Exception e) =>
-        TrainingInputErrors.IsBadInput(e) ? ($"ClientError: {e.Message}", 2) : ($"AlgorithmError: {e.GetType().Name}: {e.Message}", 1);
+        TrainingInputErrors.IsBadInput(e)
+            ? (FailureFile.ClientError(e.Message), TrainerExitCodes.ClientError)
+            : (FailureFile.AlgorithmError($"{e.GetType().Name}: {e.Message}"), TrainerExitCodes.AlgorithmError);
 
     /// <summary>Reads hyperparameters, resource and channel configs and resolves the config and datasets.</summary>
     internal static TrainingRequest Prepare(SageMakerPaths paths, TextWriter log, CancellationToken stop)
     {
         var hyperparameters = Hyperparameters.Load(paths.HyperparametersFile);
-        var jobName = Environment.GetEnvironmentVariable("TRAINING_JOB_NAME");
+        var jobName = Environment.GetEnvironmentVariable(SageMakerEnvironment.TrainingJobName);
         log.WriteLine($"SageMaker training job {jobName ?? "(unnamed)"} in {paths.BaseDirectory}");
         log.WriteLine("Hyperparameters: " + string.Join(", ", hyperparameters.Values.Select(kv => $"{kv.Key}={kv.Value}")));
         CheckResources(paths, log);
@@ -90,7 +92,7 @@ internal static class SageMakerTrainingJob
         log.WriteLine($"Channels: {(channels.Count == 0 ? "none" : string.Join(", ", channels.Keys))}");
 
         var configFile = ResolveConfigFile(hyperparameters, channels, paths);
-        var opts = hyperparameters.Get(Hyperparameters.Opts) is { } text ? OptsParser.Parse(text) : [];
+        var opts = hyperparameters.Get(TrainerHyperParameters.Opts) is { } text ? OptsParser.Parse(text) : [];
         CfgNode cfg;
         try
         {
@@ -98,13 +100,13 @@ internal static class SageMakerTrainingJob
         }
         catch (ConfigException e)
         {
-            var which = hyperparameters.Get(Hyperparameters.ConfigFile) is not null ? Hyperparameters.ConfigFile : Hyperparameters.LocalConfigFile;
-            throw new JobInputException($"hyperparameter {which} / {Hyperparameters.Opts}: {e.Message}", e);
+            var which = hyperparameters.Get(TrainerHyperParameters.ConfigFile) is not null ? TrainerHyperParameters.ConfigFile : TrainerHyperParameters.LocalConfigFile;
+            throw new JobInputException($"hyperparameter {which} / {TrainerHyperParameters.Opts}: {e.Message}", e);
         }
         cfg.Set("OUTPUT_DIR", paths.OutputDataDirectory);
         if (cfg.Get<string>("MODEL.WEIGHTS") is { Length: > 0 } weights)
             cfg.Set("MODEL.WEIGHTS", ResolveWeights(weights, channels, paths));
-        if (hyperparameters.GetInt(Hyperparameters.Seed) is { } seed)
+        if (hyperparameters.GetInt(TrainerHyperParameters.Seed) is { } seed)
             cfg.Set("SEED", seed);
         CheckDevice(cfg);
 
@@ -115,16 +117,16 @@ internal static class SageMakerTrainingJob
         var trainRoot = datasetsRoot ?? channels.GetValueOrDefault(TrainingChannel) ?? paths.DataDirectory;
         var trainCatalog = new DatasetCatalog(trainRoot, log);
         var testCatalog = new DatasetCatalog(datasetsRoot ?? channels.GetValueOrDefault(ValidationChannel) ?? trainRoot, log);
-        var evalOnly = hyperparameters.GetBool(Hyperparameters.EvalOnly, false);
+        var evalOnly = hyperparameters.GetBool(TrainerHyperParameters.EvalOnly, false);
         var train = evalOnly ? cfg.Get<string[]>("DATASETS.TRAIN")
-            : ChooseDatasets(hyperparameters.GetList(Hyperparameters.TrainDatasets), cfg.Get<string[]>("DATASETS.TRAIN"), TrainingChannel, trainCatalog, channels, required: true, log);
-        var test = ChooseDatasets(hyperparameters.GetList(Hyperparameters.TestDatasets), cfg.Get<string[]>("DATASETS.TEST"), ValidationChannel, testCatalog, channels, required: evalOnly, log);
-        var className = hyperparameters.Get(Hyperparameters.ClassName) ?? "balloon";
-        var labelAttribute = hyperparameters.Get(Hyperparameters.LabelAttributeName);
+            : ChooseDatasets(hyperparameters.GetList(TrainerHyperParameters.TrainDatasets), cfg.Get<string[]>("DATASETS.TRAIN"), TrainingChannel, trainCatalog, channels, required: true, log);
+        var test = ChooseDatasets(hyperparameters.GetList(TrainerHyperParameters.TestDatasets), cfg.Get<string[]>("DATASETS.TEST"), ValidationChannel, testCatalog, channels, required: evalOnly, log);
+        var className = hyperparameters.Get(TrainerHyperParameters.ClassName) ?? "balloon";
+        var labelAttribute = hyperparameters.Get(TrainerHyperParameters.LabelAttributeName);
         foreach (var (catalog, names) in new[] { (trainCatalog, train), (testCatalog, test) })
             foreach (var name in names.Where(n => channels.ContainsKey(n) && !catalog.Contains(n)))
             {
-                var key = name == ValidationChannel ? Hyperparameters.ValidationAnnotations : Hyperparameters.TrainingAnnotations;
+                var key = name == ValidationChannel ? TrainerHyperParameters.ValidationAnnotations : TrainerHyperParameters.TrainingAnnotations;
                 var (json, images) = ChannelDataset.Locate(name, channels[name], hyperparameters.Get(key), key, log);
                 log.WriteLine($"Dataset '{name}': {json} (images under {images})");
                 catalog.Register(name, json, images, className, labelAttribute);
@@ -150,7 +152,7 @@ internal static class SageMakerTrainingJob
                 || Environment.GetEnvironmentVariable(Weights.RemoteWeights.FvcoreCacheVariable) is { Length: > 0 }
                 ? null : Path.Combine(paths.CheckpointDirectory, "model_zoo_cache"),
             // Resuming by default is what makes managed spot training work: SageMaker restores /opt/ml/checkpoints.
-            Resume = hyperparameters.GetBool(Hyperparameters.Resume, true),
+            Resume = hyperparameters.GetBool(TrainerHyperParameters.Resume, true),
             EvalOnly = evalOnly,
             Stop = stop,
             TrainingJobName = jobName,
@@ -205,19 +207,19 @@ internal static class SageMakerTrainingJob
     /// <summary>config-file (a model-zoo name) or local-config-file (in a channel, /opt/ml/code or the image).</summary>
     private static string ResolveConfigFile(Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> channels, SageMakerPaths paths)
     {
-        var zoo = hyperparameters.Get(Hyperparameters.ConfigFile);
-        var local = hyperparameters.Get(Hyperparameters.LocalConfigFile);
+        var zoo = hyperparameters.Get(TrainerHyperParameters.ConfigFile);
+        var local = hyperparameters.Get(TrainerHyperParameters.LocalConfigFile);
         if (zoo is not null && local is not null)
-            throw new JobInputException($"set either {Hyperparameters.ConfigFile} or {Hyperparameters.LocalConfigFile}, not both.");
+            throw new JobInputException($"set either {TrainerHyperParameters.ConfigFile} or {TrainerHyperParameters.LocalConfigFile}, not both.");
         if (zoo is not null)
         {
             if (!ModelZoo.ConfigNames.Contains(zoo, StringComparer.Ordinal) && !ModelZoo.ConfigNames.Contains(zoo + ".yaml", StringComparer.Ordinal))
-                throw new JobInputException($"hyperparameter {Hyperparameters.ConfigFile}: '{zoo}' is not a model-zoo config. "
-                    + $"Model-zoo configs: {string.Join(", ", ModelZoo.ConfigNames)}. For your own YAML use {Hyperparameters.LocalConfigFile}.");
+                throw new JobInputException($"hyperparameter {TrainerHyperParameters.ConfigFile}: '{zoo}' is not a model-zoo config. "
+                    + $"Model-zoo configs: {string.Join(", ", ModelZoo.ConfigNames)}. For your own YAML use {TrainerHyperParameters.LocalConfigFile}.");
             return zoo;
         }
         if (local is null)
-            throw new JobInputException($"set the hyperparameter {Hyperparameters.ConfigFile} (a model-zoo config) or {Hyperparameters.LocalConfigFile} (a YAML in a channel or the image).");
+            throw new JobInputException($"set the hyperparameter {TrainerHyperParameters.ConfigFile} (a model-zoo config) or {TrainerHyperParameters.LocalConfigFile} (a YAML in a channel or the image).");
         var candidates = new List<string>();
         if (Path.IsPathRooted(local))
             candidates.Add(paths.Rebase(local));
@@ -230,7 +232,7 @@ internal static class SageMakerTrainingJob
             candidates.Add(Path.Combine(AppContext.BaseDirectory, local));
         }
         return candidates.FirstOrDefault(File.Exists) is { } found ? Path.GetFullPath(found)
-            : throw new JobInputException($"hyperparameter {Hyperparameters.LocalConfigFile}: '{local}' was not found (looked in {string.Join(", ", candidates.Distinct())}).");
+            : throw new JobInputException($"hyperparameter {TrainerHyperParameters.LocalConfigFile}: '{local}' was not found (looked in {string.Join(", ", candidates.Distinct())}).");
     }
 
     /// <summary>

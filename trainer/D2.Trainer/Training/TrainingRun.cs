@@ -7,7 +7,7 @@ using D2.Detection.Engine;
 using D2.Detection.Evaluation;
 using D2.Detection.Inference;
 using D2.Detection.Modeling;
-using D2.Operations.Training;
+using D2.SageMaker.Contract;
 using D2.Trainer.Weights;
 
 namespace D2.Trainer.Training;

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using D2.Operations.Aws;
+using Amazon;
+using Amazon.S3;
 using Polly;
 using Polly.Retry;
 
@@ -112,6 +113,7 @@ public sealed class RemoteWeights
                 .AsTask().GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or Amazon.Runtime.AmazonServiceException
+                                      or Amazon.Runtime.AmazonClientException
                                       && !cancellationToken.IsCancellationRequested)
         {
             var file = Path.GetFileName(cached);
@@ -182,10 +184,31 @@ public sealed class RemoteWeights
 
     async Task DownloadS3(string url, string cached, CancellationToken token)
     {
-        // S3Storage writes under a temporary name and renames, so the cache never holds a half object either.
-        using var s3 = new S3Storage(new AwsClientOptions());
-        await s3.DownloadFileAsync(S3Uri.Parse(url), cached, token).ConfigureAwait(false);
+        // AWSSDK.S3 with AWSSDK.Core's credential chain: in a SageMaker job the execution role's credentials come from
+        // the container's credential endpoint or the instance metadata, which the SDK reads (and refreshes) itself.
+        var (bucket, key) = ParseS3(url);
+        var config = new AmazonS3Config();
+        // AWS_REGION (SageMaker sets it in the container), else AWS_DEFAULT_REGION, else the SDK's chain (profile, instance metadata).
+        var region = Environment.GetEnvironmentVariable("AWS_REGION") is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION");
+        if (!string.IsNullOrEmpty(region))
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        using var s3 = new AmazonS3Client(config);
+        using var answer = await s3.GetObjectAsync(bucket, key, token).ConfigureAwait(false);
+        // Written under a temporary name and renamed, so the cache never holds a half object either.
+        var partial = cached + PartialSuffix;
+        await answer.WriteResponseStreamToFileAsync(partial, false, token).ConfigureAwait(false);
+        File.Move(partial, cached, overwrite: true);
         _log.WriteLine(Progress(new FileInfo(cached).Length, null) + " done");
+    }
+
+    /// <summary><c>s3://bucket/key</c> as its bucket and key (the key as written, not unescaped).</summary>
+    static (string Bucket, string Key) ParseS3(string url)
+    {
+        var rest = url["s3://".Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == rest.Length - 1)
+            throw new WeightsUnavailableException($"MODEL.WEIGHTS '{url}' does not name an S3 object (s3://bucket/key).");
+        return (rest[..slash], rest[(slash + 1)..]);
     }
 
     static string Progress(long have, long? total) => total is { } t and > 0

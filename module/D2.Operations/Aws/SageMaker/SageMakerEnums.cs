@@ -4,19 +4,7 @@ namespace D2.Operations.Aws.SageMaker;
 
 // SageMaker string enums (wire value = member name). Zero members are "Unknown": values AWS adds later read as that.
 
-public enum TrainingJobStatus { Unknown, InProgress, Completed, Failed, Stopping, Stopped, Deleting }
-
-public enum SecondaryStatus
-{
-    Unknown, Starting, LaunchingMLInstances, PreparingTrainingStack, Downloading, DownloadingTrainingImage, Training,
-    Uploading, Stopping, Stopped, MaxRuntimeExceeded, Completed, Failed, Interrupted, MaxWaitTimeExceeded, Updating,
-    Restarting, Pending,
-}
-
-public enum EndpointStatus
-{
-    Unknown, OutOfService, Creating, Updating, SystemUpdating, RollingBack, InService, Deleting, Failed, UpdateRollbackFailed,
-}
+// TrainingJobStatus, SecondaryStatus and EndpointStatus are the container contract's (D2.SageMaker.Contract/SageMakerStatuses.cs).
 
 public enum TrainingInputMode { Unknown, Pipe, File, FastFile }
 

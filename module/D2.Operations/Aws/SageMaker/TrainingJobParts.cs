@@ -18,7 +18,7 @@ public sealed record AlgorithmSpecification
     public IReadOnlyList<string>? ContainerArguments { get; init; }
 }
 
-public sealed record MetricDefinition(string Name, string Regex);
+// MetricDefinition is the container contract's (D2.SageMaker.Contract), shared with the trainer's log lines.
 
 /// <summary>An input channel, mounted at /opt/ml/input/data/{ChannelName}.</summary>
 public sealed record Channel

@@ -1,19 +1,19 @@
 using System.CommandLine;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using D2.Operations.Local;
 
-namespace D2.Trainer.Commands;
+namespace D2.LocalSageMaker;
 
 /// <summary>
-/// `d2 local-sagemaker`: the local SageMaker in the foreground. Training jobs run this very `d2` as their container
-/// (`d2 train` per the training contract) unless --training-command says otherwise; endpoints run --serving-command
-/// (default: D2.Serving on PATH) with `serve`. Ctrl+C or SIGTERM stops it gracefully: running jobs get SIGTERM and
-/// are packed as Stopped, serving processes are stopped, and the state stays under --root for the next start.
+/// `d2-local-sagemaker`: the local SageMaker in the foreground. Training jobs run the trainer `d2` as their container
+/// (`d2 train` per the training contract; <see cref="TrainerLocator"/> says which `d2` unless --training-command does);
+/// endpoints run --serving-command (default: D2.Serving on PATH) with `serve`. Ctrl+C or SIGTERM stops it gracefully:
+/// running jobs get SIGTERM and are packed as Stopped, serving processes are stopped, and the state stays under --root
+/// for the next start.
 /// </summary>
 internal static class LocalSageMakerCommand
 {
-    public static Command Create()
+    public static RootCommand Create()
     {
         var port = new Option<int>("--port") { Description = "TCP port to listen on; 0 picks a free one.", DefaultValueFactory = _ => 0 };
         var root = new Option<string>("--root") { Description = "Folder for state, training-job and endpoint trees.", DefaultValueFactory = _ => LocalSageMakerOptions.DefaultRoot() };
@@ -21,7 +21,7 @@ internal static class LocalSageMakerCommand
         var region = new Option<string>("--region") { Description = "Region of the ARNs it hands out.", DefaultValueFactory = _ => "us-east-1" };
         var trainingCommand = new Option<string[]>("--training-command")
         {
-            Description = "Program and leading arguments that play the training container (default: this d2).",
+            Description = "Program and leading arguments that play the training container (default: the d2 beside this tool, else d2 on PATH).",
             AllowMultipleArgumentsPerToken = true,
         };
         var servingCommand = new Option<string[]>("--serving-command")
@@ -34,7 +34,7 @@ internal static class LocalSageMakerCommand
             Description = "ID=DIR: where an EFS / FSx for Lustre file system is mounted here; FileSystemDataSource channels of that id link DIR/DirectoryPath (repeatable; default: DirectoryPath as a local path).",
             AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("local-sagemaker", "Run a local SageMaker (training jobs, models, endpoints, InvokeEndpoint) that AWS tools reach with --endpoint-url.")
+        var command = new RootCommand("d2-local-sagemaker: a local SageMaker (training jobs, models, endpoints, InvokeEndpoint) that AWS tools reach with --endpoint-url.")
         {
             port, root, host, region, trainingCommand, servingCommand, fileSystemMounts,
         };
@@ -48,7 +48,7 @@ internal static class LocalSageMakerCommand
                 Root = parse.GetValue(root)!,
                 Host = parse.GetValue(host)!,
                 Region = parse.GetValue(region)!,
-                TrainingCommand = parse.GetValue(trainingCommand) is { Length: > 0 } training ? training : ThisExecutable(),
+                TrainingCommand = parse.GetValue(trainingCommand) is { Length: > 0 } training ? training : TrainerLocator.Find(),
                 Log = Console.Out,
             };
             if (parse.GetValue(servingCommand) is { Length: > 0 } serving)
@@ -67,7 +67,7 @@ internal static class LocalSageMakerCommand
             }
             catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"d2 local-sagemaker: {e.Message}");
+                Console.Error.WriteLine($"d2-local-sagemaker: {e.Message}");
                 return 2;
             }
         });
@@ -98,13 +98,5 @@ internal static class LocalSageMakerCommand
         await server.StopAsync();
         Console.WriteLine("Stopped.");
         return 0;
-    }
-
-    /// <summary>How to start this d2 again: its apphost, or `dotnet d2.dll` when it runs under the dotnet host.</summary>
-    private static string[] ThisExecutable()
-    {
-        var process = Environment.ProcessPath ?? "d2";
-        var isDotnetHost = Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
-        return isDotnetHost && Assembly.GetEntryAssembly()?.Location is { Length: > 0 } dll ? [process, dll] : [process];
     }
 }

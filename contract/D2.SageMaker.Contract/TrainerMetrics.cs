@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using D2.Operations.Aws.SageMaker;
 
-namespace D2.Operations.Training;
+namespace D2.SageMaker.Contract;
 
 /// <summary>
 /// The trainer's log lines that SageMaker turns into metrics, defined once: the trainer prints evaluation lines with

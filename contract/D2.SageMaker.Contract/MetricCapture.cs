@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using D2.Operations.Aws.SageMaker;
 
-namespace D2.Operations.Training;
+namespace D2.SageMaker.Contract;
 
 /// <summary>
 /// SageMaker's reading of MetricDefinitions from a container's log: on every line, each regex's first match gives the

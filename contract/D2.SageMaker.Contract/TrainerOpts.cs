@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace D2.Operations.Steps;
+namespace D2.SageMaker.Contract;
 
 /// <summary>
 /// The trainer's <c>opts</c> hyperparameter ("SOLVER.MAX_ITER 500 INPUT.MIN_SIZE_TRAIN (640, 672)") as Detectron2's

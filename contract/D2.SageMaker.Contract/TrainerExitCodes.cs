@@ -1,4 +1,4 @@
-namespace D2.Operations.Steps;
+namespace D2.SageMaker.Contract;
 
 /// <summary>
 /// The trainer image's exit codes (README, "The trainer image and SageMaker's training contract"), shared with the local

@@ -1,0 +1,3 @@
+using D2.LocalSageMaker;
+
+return await LocalSageMakerCommand.Create().Parse(args).InvokeAsync();
