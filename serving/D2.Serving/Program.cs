@@ -11,6 +11,10 @@ if (args.Length > 1 || (args.Length == 1 && args[0] != "serve"))
     return 64;
 }
 
+// Before libtorch allocates or logs anything: the allocator keeps each pass's memory for the next (NativeAllocator), and
+// libtorch's C++ warnings follow TORCH_CPP_LOG_LEVEL (ERROR when unset) instead of one NNPACK line per conv (TorchLogging).
+var allocator = NativeAllocator.KeepFreedMemory();
+var torchLogLevel = D2.Detection.TorchLogging.Initialize() ?? "libtorch's default";
 ServingOptions options;
 Predictor predictor;
 try
@@ -72,7 +76,7 @@ app.Lifetime.ApplicationStopped.Register(() =>
     predictor.Dispose();
 });
 
-app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}",
-    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize);
+app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}; {Allocator}; TORCH_CPP_LOG_LEVEL {LogLevel}",
+    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize, allocator, torchLogLevel);
 await app.RunAsync();
 return 0;
