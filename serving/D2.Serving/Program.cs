@@ -41,8 +41,11 @@ builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(predictor);
 builder.Services.AddSingleton<ModelBatcher>();
 builder.Services.AddSingleton<Invocations>();
-// SIGTERM (docker stop, endpoint updates): stop accepting, let in-flight requests finish for up to 30 s, exit 0.
-builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+// SIGTERM (docker stop, endpoint updates): stop accepting, let in-flight requests run for D2_DRAIN_SECONDS, then they
+// answer 503 (ShutdownDrain); the host waits a little longer for those answers, still inside the 30 s before SIGKILL.
+builder.Services.AddSingleton<ShutdownDrain>();
+builder.Services.Configure<HostOptions>(host =>
+    host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Min(options.DrainSeconds + 4, ServingOptions.StopGraceSeconds - 0.5)));
 var app = builder.Build();
 // Created (and warmed up on its thread) before the port opens.
 ModelBatcher batcher;
@@ -71,9 +74,10 @@ app.MapGet("/execution-parameters", () => Results.Json(new Dictionary<string, ob
 }));
 app.Lifetime.ApplicationStopped.Register(() =>
 {
-    // After Kestrel has drained: the batcher finishes what it holds, then the model goes.
-    batcher.Complete(TimeSpan.FromSeconds(5));
-    predictor.Dispose();
+    // After Kestrel has drained: the batcher finishes what it holds, then the model goes (never under a pass still
+    // running: the process is exiting anyway).
+    if (batcher.Complete(TimeSpan.FromSeconds(2)))
+        predictor.Dispose();
 });
 
 app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}; {Allocator}; TORCH_CPP_LOG_LEVEL {LogLevel}",
