@@ -13,7 +13,7 @@ if (args.Length > 1 || (args.Length == 1 && args[0] != "serve"))
 
 // Before libtorch allocates or logs anything: the allocator keeps each pass's memory for the next (NativeAllocator), and
 // libtorch's C++ warnings follow TORCH_CPP_LOG_LEVEL (ERROR when unset) instead of one NNPACK line per conv (TorchLogging).
-var allocator = NativeAllocator.KeepFreedMemory();
+var allocator = D2.Detection.NativeAllocator.KeepFreedMemory();
 var torchLogLevel = D2.Detection.TorchLogging.Initialize() ?? "libtorch's default";
 ServingOptions options;
 Predictor predictor;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using D2.Detection;
 using D2.Detection.Config;
 using D2.Detection.Data.Synthetic;
 using D2.Detection.Inference;
@@ -31,6 +32,9 @@ internal static class ServingCheck
 
     public static int Run()
     {
+        // Like with like: the bare side runs under the server's malloc settings (NativeAllocator), so a difference in the
+        // forward pass is not glibc giving memory back between passes.
+        Console.WriteLine($"benchmark process: {NativeAllocator.KeepFreedMemory()}");
         var root = Directory.CreateTempSubdirectory("d2-servingcheck-").FullName;
         try
         {

@@ -1,16 +1,17 @@
 using System.Runtime.InteropServices;
 
-namespace D2.Serving;
+namespace D2.Detection;
 
 /// <summary>
-/// glibc malloc settings for a server that runs the same forward pass again and again. By default glibc hands freed
-/// memory back to the kernel (trims the heap above 128 KiB of free space, unmaps large blocks) and libtorch's CPU tensors
-/// are malloc'd and freed every pass, so every pass faulted its working set back in: ~9,000 minor page faults per request
-/// and a forward pass 4-8x slower than the same pass in a process whose heap happened to stay grown (measured: README,
-/// serving section). Keeping blocks up to 32 MiB on the heap and up to 256 MiB of freed heap for the next pass costs
-/// that much resident memory at most and brings the faults to a few hundred per request.
+/// glibc malloc settings for a process that runs the same forward pass again and again (D2.Serving, and the serving
+/// bench's bare side so both sides run alike). By default glibc hands freed memory back to the kernel (trims the heap
+/// above 128 KiB of free space, unmaps large blocks) and libtorch mallocs and frees every CPU tensor of every pass, so
+/// each pass faulted its working set back in: ~9,000 minor page faults per request and a served forward pass 4-8x
+/// slower than the same pass in a process whose heap happened to stay grown (README, serving section). Keeping blocks
+/// up to 32 MiB on the heap and up to 256 MiB of freed heap for the next pass costs that much resident memory at most
+/// and brings the faults to a few hundred per request.
 /// </summary>
-internal static class NativeAllocator
+public static class NativeAllocator
 {
     // mallopt parameters (malloc.h).
     const int MTrimThreshold = -1;
