@@ -7,7 +7,7 @@ namespace D2.Detection;
 /// bench's bare side so both sides run alike). By default glibc hands freed memory back to the kernel (trims the heap
 /// above 128 KiB of free space, unmaps large blocks) and libtorch mallocs and frees every CPU tensor of every pass, so
 /// each pass faulted its working set back in: ~9,000 minor page faults per request and a served forward pass 4-8x
-/// slower than the same pass in a process whose heap happened to stay grown (README, serving section). Keeping blocks
+/// slower than with the settings below (README, serving section). Keeping blocks
 /// up to 32 MiB on the heap and up to 256 MiB of freed heap for the next pass costs that much resident memory at most
 /// and brings the faults to a few hundred per request.
 /// </summary>
