@@ -18,7 +18,7 @@ namespace D2.Serving;
 /// only for the server's own faults. Decoding and resizing run on up to SAGEMAKER_MODEL_SERVER_WORKERS requests at a
 /// time; the model runs one (batched) forward pass at a time behind <see cref="ModelBatcher"/>.
 /// </summary>
-internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, ServingOptions options, ILogger<Invocations> log)
+internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, ServingOptions options, ShutdownDrain drain, ILogger<Invocations> log)
 {
     const string JsonLines = "application/jsonlines";
     readonly SemaphoreSlim decoders = new(options.Workers, options.Workers);
@@ -33,7 +33,7 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         long requestBytes = 0;
         var timings = new RequestTimings();
         int status;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, drain.Expired);
         deadline.CancelAfter(TimeSpan.FromSeconds(options.RequestTimeoutSeconds));
         var isAdmitted = false;
         try
@@ -98,6 +98,12 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             status = 499; // nginx's "client closed request": nobody reads the answer
+        }
+        catch (OperationCanceledException) when (drain.Expired.IsCancellationRequested)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            status = await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+                $"The server is shutting down (SIGTERM) and this request did not finish within the {drain.Seconds:0.###} s drain (D2_DRAIN_SECONDS); its work was dropped: retry.", requestId).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {

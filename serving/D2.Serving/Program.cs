@@ -11,6 +11,10 @@ if (args.Length > 1 || (args.Length == 1 && args[0] != "serve"))
     return 64;
 }
 
+// Before libtorch allocates or logs anything: the allocator keeps each pass's memory for the next (NativeAllocator), and
+// libtorch's C++ warnings follow TORCH_CPP_LOG_LEVEL (ERROR when unset) instead of one NNPACK line per conv (TorchLogging).
+var allocator = D2.Detection.NativeAllocator.KeepFreedMemory();
+var torchLogLevel = D2.Detection.TorchLogging.Initialize() ?? "libtorch's default";
 ServingOptions options;
 Predictor predictor;
 try
@@ -37,8 +41,11 @@ builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(predictor);
 builder.Services.AddSingleton<ModelBatcher>();
 builder.Services.AddSingleton<Invocations>();
-// SIGTERM (docker stop, endpoint updates): stop accepting, let in-flight requests finish for up to 30 s, exit 0.
-builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+// SIGTERM (docker stop, endpoint updates): stop accepting, let in-flight requests run for D2_DRAIN_SECONDS, then they
+// answer 503 (ShutdownDrain); the host waits a little longer for those answers, still inside the 30 s before SIGKILL.
+builder.Services.AddSingleton<ShutdownDrain>();
+builder.Services.Configure<HostOptions>(host =>
+    host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Min(options.DrainSeconds + 4, ServingOptions.StopGraceSeconds - 0.5)));
 var app = builder.Build();
 // Created (and warmed up on its thread) before the port opens.
 ModelBatcher batcher;
@@ -67,12 +74,13 @@ app.MapGet("/execution-parameters", () => Results.Json(new Dictionary<string, ob
 }));
 app.Lifetime.ApplicationStopped.Register(() =>
 {
-    // After Kestrel has drained: the batcher finishes what it holds, then the model goes.
-    batcher.Complete(TimeSpan.FromSeconds(5));
-    predictor.Dispose();
+    // After Kestrel has drained: the batcher finishes what it holds, then the model goes (never under a pass still
+    // running: the process is exiting anyway).
+    if (batcher.Complete(TimeSpan.FromSeconds(2)))
+        predictor.Dispose();
 });
 
-app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}",
-    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize);
+app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}; {Allocator}; TORCH_CPP_LOG_LEVEL {LogLevel}",
+    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize, allocator, torchLogLevel);
 await app.RunAsync();
 return 0;

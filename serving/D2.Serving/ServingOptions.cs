@@ -19,6 +19,8 @@ namespace D2.Serving;
 /// SAGEMAKER_BATCH_STRATEGY (SINGLE_RECORD: one jsonlines record per request; MULTI_RECORD, the default: several) and
 /// SAGEMAKER_MAX_CONCURRENT_TRANSFORMS (requests the platform sends at once; D2_MAX_QUEUE is raised to it, so the
 /// platform's own requests are never refused).
+/// SIGTERM: in-flight requests run on for D2_DRAIN_SECONDS (default 25, at most 29: SIGKILL follows SIGTERM after 30 s),
+/// then the ones still running answer 503 and the process exits 0.
 /// </summary>
 internal sealed record ServingOptions
 {
@@ -38,6 +40,13 @@ internal sealed record ServingOptions
     public BatchStrategy BatchStrategy { get; init; } = BatchStrategy.MultiRecord;
     /// <summary>SAGEMAKER_MAX_CONCURRENT_TRANSFORMS when set; /execution-parameters otherwise proposes <see cref="Workers"/>.</summary>
     public int? MaxConcurrentTransforms { get; init; }
+    /// <summary>After SIGTERM, how long in-flight requests may still run before they answer 503.</summary>
+    public double DrainSeconds { get; init; } = DefaultDrainSeconds;
+
+    public const double DefaultDrainSeconds = 25;
+
+    /// <summary>docker stop and SageMaker send SIGKILL this long after SIGTERM.</summary>
+    public const double StopGraceSeconds = 30;
 
     /// <exception cref="ArgumentException">a variable is set to something that is not a valid value; the message names it</exception>
     public static ServingOptions FromEnvironment(Func<string, string?>? environment = null)
@@ -82,6 +91,10 @@ internal sealed record ServingOptions
                 : int.TryParse(delay, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) && ms >= 0 ? ms
                 : throw new ArgumentException($"D2_MAX_BATCH_DELAY_MS must be a non-negative integer, not '{delay}'."),
             MaxImagePixels = D2.Detection.Data.ImageDecoder.ReadMaxImagePixels(Get("D2_MAX_IMAGE_PIXELS")),
+            // The 503s of the requests still running, the model's last stage and the exit must fit before the SIGKILL.
+            DrainSeconds = Get("D2_DRAIN_SECONDS") is not { } drain ? DefaultDrainSeconds
+                : double.TryParse(drain, NumberStyles.Float, CultureInfo.InvariantCulture, out var drainSeconds) && drainSeconds is >= 0 and <= StopGraceSeconds - 1 ? drainSeconds
+                : throw new ArgumentException($"D2_DRAIN_SECONDS must be a number of seconds from 0 to {StopGraceSeconds - 1} (SIGKILL follows SIGTERM after {StopGraceSeconds} s), not '{drain}'."),
         };
     }
 }

@@ -62,6 +62,20 @@ public class ServingProcessTests
         Assert.That(json["class_names"]!.AsArray().Select(v => (string?)v), Has.All.EqualTo("balloon"));
     }
 
+    [Test]
+    public async Task A_prediction_leaves_no_libtorch_warning_in_the_servers_output()
+    {
+        // 16 or more detections: the mask head's convolutions then run with a batch of 16+, where libtorch checks NNPACK and,
+        // on CPUs NNPACK does not support, logs "Could not initialize NNPACK!" once per conv unless TORCH_CPP_LOG_LEVEL is applied.
+        var json = await OkJsonAsync(image, "image/jpeg");
+        Assert.That(json["scores"]!.AsArray(), Has.Count.GreaterThanOrEqualTo(16));
+        await Task.Delay(200); // the redirected output is read asynchronously
+        Assert.That(server!.Output, Does.Contain("TORCH_CPP_LOG_LEVEL ERROR"), "the start-up line names the level libtorch was given");
+        var warnings = server.Output.Split('\n').Where(l => l.Contains("NNPACK", StringComparison.Ordinal)
+            || System.Text.RegularExpressions.Regex.IsMatch(l, @"^\[[WE]\d{4} ")).ToList();
+        Assert.That(warnings, Is.Empty, "libtorch's C++ warnings (c10 log lines)");
+    }
+
     async Task<JsonNode> OkJsonAsync(byte[] body, string contentType, string? attributes = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
@@ -184,6 +198,7 @@ public class ServingProcessTests
     [TestCase("D2_OVERLAY_SCORE_THRESHOLD", "2")]
     [TestCase("SAGEMAKER_BATCH_STRATEGY", "TWO_RECORDS")]
     [TestCase("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", "-1")]
+    [TestCase("D2_DRAIN_SECONDS", "30")]
     public void A_bad_setting_stops_the_server_with_a_reason_that_names_it(string variable, string value)
     {
         using var broken = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string> { [variable] = value });

@@ -9,7 +9,8 @@ namespace D2.Serving.Tests;
 /// <summary>
 /// D2.Serving under hostile input and load, as a process over real HTTP: 1,000 fuzzed bodies get only 200 or a 4xx with
 /// a JSON reason and leave the server healthy with bounded memory; a burst beyond D2_MAX_QUEUE gets fast 503s with
-/// Retry-After; D2_REQUEST_TIMEOUT_SECONDS ends a request with 503; SIGTERM lets in-flight requests finish and exits 0.
+/// Retry-After; D2_REQUEST_TIMEOUT_SECONDS ends a request with 503; SIGTERM lets in-flight requests finish and exits 0,
+/// and a request still running when the drain window (D2_DRAIN_SECONDS) ends gets 503 with a JSON reason.
 /// </summary>
 [NonParallelizable]
 public class ServingRobustnessTests
@@ -171,5 +172,34 @@ public class ServingRobustnessTests
         Assert.That(answers, Is.All.EqualTo((200, 5)), $"every in-flight request finished with its 5 lines\n{server.Output}");
         Assert.That(server.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, "drained within 30 s");
         Assert.That(server.ExitCode, Is.Zero, server.Output);
+    }
+
+    [Test]
+    public async Task Sigterm_answers_a_request_still_running_after_the_drain_window_with_503_and_exits_0()
+    {
+        using var server = await StartAsync(new() { ["D2_DRAIN_SECONDS"] = "1", ["D2_MAX_QUEUE"] = "300" });
+        // 300 records (D2_MAX_QUEUE is also the most records one request may carry): far more forward passes than 1 s holds.
+        var record = $"{{\"image\": \"{Convert.ToBase64String(image)}\"}}\n";
+        var body = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(record, 300)));
+        var answer = Task.Run(async () =>
+        {
+            using var request = Invocation(server, body, "application/jsonlines");
+            using var response = await http.SendAsync(request);
+            return (response.StatusCode, response.Headers.RetryAfter?.Delta, await response.Content.ReadAsStringAsync());
+        });
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await http.GetStringAsync(new Uri(server.BaseUrl, "metrics"))).Contains("\nd2_queue_depth 1\n", StringComparison.Ordinal))
+            await Task.Delay(20);
+        clock.Restart();
+        server.Terminate();
+        var (status, retryAfter, text) = await answer;
+        Assert.That(status, Is.EqualTo(HttpStatusCode.ServiceUnavailable), text);
+        var json = JsonNode.Parse(text)!;
+        Assert.That((string?)json["error"], Does.Contain("SIGTERM").And.Contain("D2_DRAIN_SECONDS"));
+        Assert.That((int?)json["status"], Is.EqualTo(503));
+        Assert.That(retryAfter, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(server.WaitForExit(TimeSpan.FromSeconds(28)), Is.True, $"exited before SIGKILL would come (30 s)\n{server.Output}");
+        Assert.That(server.ExitCode, Is.Zero, server.Output);
+        TestContext.Out.WriteLine($"503 and exit {clock.Elapsed.TotalSeconds:F1} s after SIGTERM");
     }
 }

@@ -170,9 +170,13 @@ public static class Postprocessing
         var by0 = boxes[.., 1..2];
         var bx1 = boxes[.., 2..3];
         var by1 = boxes[.., 3..4];
-        // Computed in float32 as Detectron2 does, so pixels on a threshold boundary round the same way.
-        var gridY = (arange(y0, y1, ScalarType.Float32, device) + 0.5 - by0) / (by1 - by0) * 2 - 1;
-        var gridX = (arange(x0, x1, ScalarType.Float32, device) + 0.5 - bx0) / (bx1 - bx0) * 2 - 1;
+        // Computed in float32 as Detectron2 does, so pixels on a threshold boundary round the same way:
+        // (arange + 0.5 - b0) / (b1 - b0) * 2 - 1. The Scalars are held here: one TorchSharp creates on the fly (from 0.5, or
+        // add's alpha of 1) can be finalized by the GC while libtorch still reads it, which a server under concurrent load
+        // hit on this line (a 500 "Unknown scalar type" about once per few hundred requests).
+        using Scalar half = 0.5, one = 1, two = 2, startY = y0, stopY = y1, startX = x0, stopX = x1;
+        var gridY = arange(startY, stopY, one, ScalarType.Float32, device).add(half, one).sub(by0).div(by1 - by0).mul(two).sub(one);
+        var gridX = arange(startX, stopX, one, ScalarType.Float32, device).add(half, one).sub(bx0).div(bx1 - bx0).mul(two).sub(one);
         long h = y1 - y0, w = x1 - x0;
         var grid = stack([gridX[.., TensorIndex.None, ..].expand(n, h, w), gridY[.., .., TensorIndex.None].expand(n, h, w)], 3);
         var sampled = nn.functional.grid_sample(masks.unsqueeze(1), grid.to(masks.dtype),
