@@ -1,4 +1,5 @@
 using TorchSharp.Utils;
+using D2.Detection.Config;
 using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
@@ -36,6 +37,22 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         WeightInit.NormalFill(_bboxPred.weight!, _bboxPred.bias, 0.001);
         register_module("cls_score", _clsScore);
         register_module("bbox_pred", _bboxPred);
+    }
+
+    /// <summary>
+    /// Detectron2's FastRCNNOutputLayers.from_config: MODEL.ROI_HEADS.{NUM_CLASSES, SCORE_THRESH_TEST, NMS_THRESH_TEST},
+    /// MODEL.ROI_BOX_HEAD.{BBOX_REG_WEIGHTS, CLS_AGNOSTIC_BBOX_REG, SMOOTH_L1_BETA, BBOX_REG_LOSS_WEIGHT}, TEST.DETECTIONS_PER_IMAGE.
+    /// </summary>
+    /// <param name="inputSize">width of the box head's output</param>
+    public static FastRCNNOutputLayers FromConfig(CfgNode cfg, long inputSize)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var weights = cfg.Get<double[]>("MODEL.ROI_BOX_HEAD.BBOX_REG_WEIGHTS");
+        return new FastRCNNOutputLayers(inputSize, cfg.Get<int>("MODEL.ROI_HEADS.NUM_CLASSES"),
+            new Box2BoxTransform((weights[0], weights[1], weights[2], weights[3])),
+            cfg.Get<bool>("MODEL.ROI_BOX_HEAD.CLS_AGNOSTIC_BBOX_REG"), cfg.Get<double>("MODEL.ROI_BOX_HEAD.SMOOTH_L1_BETA"),
+            cfg.Get<double>("MODEL.ROI_HEADS.SCORE_THRESH_TEST"), cfg.Get<double>("MODEL.ROI_HEADS.NMS_THRESH_TEST"),
+            cfg.Get<int>("TEST.DETECTIONS_PER_IMAGE"), boxRegLossWeight: cfg.Get<double>("MODEL.ROI_BOX_HEAD.BBOX_REG_LOSS_WEIGHT"));
     }
 
     public int NumClasses { get; }
