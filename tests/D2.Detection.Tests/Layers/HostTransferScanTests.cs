@@ -30,7 +30,7 @@ public class HostTransferScanTests
         ["Modeling/Matcher.cs"] = (1, "Detectron2's Matcher asserts non-negative quality (a sync in Detectron2 too)"),
         ["Modeling/ProposalGenerator/RpnProposals.cs"] = (1, "find_top_rpn_proposals checks for non-finite boxes (valid_mask.all(), a sync in Detectron2 too)"),
         ["Modeling/ProposalGenerator/RPN.cs"] = (2, "rpn/num_pos_anchors and num_neg_anchors statistics (.item() in Detectron2 too)"),
-        ["Modeling/RoiHeads/StandardROIHeads.cs"] = (1, "roi_head/num_bg_samples statistic (.item() in Detectron2 too)"),
+        ["Modeling/RoiHeads/ROIHeads.cs"] = (1, "roi_head/num_bg_samples statistic (.item() in Detectron2 too)"),
         ["Modeling/RoiHeads/FastRCNNOutputLayers.cs"] = (4, "fast_rcnn/cls_accuracy, fg_cls_accuracy, false_negative (nonzero().numel() in Detectron2 too)"),
         ["Modeling/RoiHeads/MaskRcnnLoss.cs"] = (4, "mask_rcnn/accuracy, false_positive, false_negative (.item() in Detectron2 too)"),
         ["Modeling/Postprocessing.cs"] = (1, "CPU paste only: the boxes' regions (Detectron2's skip_empty reads them on the host the same way)"),
