@@ -2,7 +2,7 @@ using D2.Detection.Config;
 using D2.Detection.Engine;
 using D2.Detection.Modeling;
 using D2.Detection.Modeling.ProposalGenerator;
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
@@ -12,7 +12,7 @@ namespace D2.Detection.Tests.Modeling;
 public class ExtensionPointTests
 {
     [Test]
-    public void Roi_heads_registered_outside_the_library_are_built_trained_and_run_by_name()
+    public void ROI_heads_registered_outside_the_library_are_built_trained_and_run_by_name()
     {
         TestOnlyROIHeads.EnsureRegistered();
         manual_seed(3);
@@ -20,7 +20,7 @@ public class ExtensionPointTests
         var cfg = GeneralizedRCNNTests.TinyConfig("MODEL.ROI_HEADS.NAME", TestOnlyROIHeads.Name);
         using var model = ModelBuilder.Build(cfg);
 
-        Assert.That(model.RoiHeads, Is.TypeOf<TestOnlyROIHeads>());
+        Assert.That(model.ROIHeads, Is.TypeOf<TestOnlyROIHeads>());
         Assert.That(model.ProposalGenerator, Is.TypeOf<RPN>());
         var keys = model.state_dict().Keys.ToList();
         Assert.That(keys, Does.Contain("roi_heads.cls_score.weight").And.Contain("proposal_generator.rpn_head.conv.weight"));

@@ -1,10 +1,12 @@
 using D2.Detection.Config;
 using D2.Detection.Modeling;
 using D2.Detection.Modeling.Backbone;
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using D2.Detection.Structures;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+// This test assembly has a D2.Detection.Tests.ROIHeads namespace, which hides the library's ROIHeads type by simple name here.
+using ROIHeadsBase = D2.Detection.Modeling.ROIHeads.ROIHeads;
 
 namespace D2.Detection.Tests.Modeling;
 
@@ -14,7 +16,7 @@ namespace D2.Detection.Tests.Modeling;
 /// class and score. It uses only the library's public and protected API (this test assembly could see internals, so
 /// keep it that way by hand), and is selected with MODEL.ROI_HEADS.NAME = <see cref="Name"/>.
 /// </summary>
-public sealed class TestOnlyROIHeads : ROIHeads
+public sealed class TestOnlyROIHeads : ROIHeadsBase
 {
     public const string Name = "TestOnlyROIHeads";
     private const int PoolerResolution = 4;

@@ -17,7 +17,7 @@ public static class TrainingStatistics
         // Each part reports its own (RPN anchors, then ROI samples, box classification, mask accuracy for StandardROIHeads).
         var statistics = new List<KeyValuePair<string, double>>();
         statistics.AddRange(rcnn.ProposalGenerator.TrainingStatistics);
-        statistics.AddRange(rcnn.RoiHeads.TrainingStatistics);
+        statistics.AddRange(rcnn.ROIHeads.TrainingStatistics);
         return statistics;
     }
 }

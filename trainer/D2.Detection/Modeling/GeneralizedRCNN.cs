@@ -20,11 +20,11 @@ public sealed class GeneralizedRCNN : nn.Module
     [ComponentName(Name = "proposal_generator")]
     private readonly ProposalGenerator.ProposalGenerator _proposalGenerator;
     [ComponentName(Name = "roi_heads")]
-    private readonly RoiHeads.ROIHeads _roiHeads;
+    private readonly ROIHeads.ROIHeads _roiHeads;
     private readonly float[] _pixelMean, _pixelStd;
 
     /// <param name="pixelMean">per channel, in INPUT.FORMAT order (Detectron2's default is BGR)</param>
-    public GeneralizedRCNN(Backbone.Backbone backbone, ProposalGenerator.ProposalGenerator proposalGenerator, RoiHeads.ROIHeads roiHeads,
+    public GeneralizedRCNN(Backbone.Backbone backbone, ProposalGenerator.ProposalGenerator proposalGenerator, ROIHeads.ROIHeads roiHeads,
         IReadOnlyList<double> pixelMean, IReadOnlyList<double> pixelStd)
         : base(nameof(GeneralizedRCNN))
     {
@@ -59,7 +59,7 @@ public sealed class GeneralizedRCNN : nn.Module
 
     public Backbone.Backbone Backbone => _backbone;
     public ProposalGenerator.ProposalGenerator ProposalGenerator => _proposalGenerator;
-    public RoiHeads.ROIHeads RoiHeads => _roiHeads;
+    public ROIHeads.ROIHeads ROIHeads => _roiHeads;
 
     /// <summary>The device of the model's parameters; inputs are moved there.</summary>
     public Device Device => parameters().FirstOrDefault()?.device ?? CPU;

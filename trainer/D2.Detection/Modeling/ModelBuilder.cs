@@ -2,7 +2,7 @@ using TorchSharp;
 using D2.Detection.Config;
 using D2.Detection.Modeling.Backbone;
 using D2.Detection.Modeling.ProposalGenerator;
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -54,7 +54,7 @@ public static class ModelBuilder
         };
 
     /// <summary>ROI_HEADS_REGISTRY: MODEL.ROI_HEADS.NAME; the factory gets the backbone's output shapes.</summary>
-    public static readonly Registry<Func<CfgNode, IReadOnlyDictionary<string, ShapeSpec>, ROIHeads>> ROIHeadsRegistry = new("MODEL.ROI_HEADS.NAME")
+    public static readonly Registry<Func<CfgNode, IReadOnlyDictionary<string, ShapeSpec>, ROIHeads.ROIHeads>> ROIHeadsRegistry = new("MODEL.ROI_HEADS.NAME")
     {
         { "StandardROIHeads", StandardROIHeads.FromConfig },
     };

@@ -22,13 +22,13 @@ public sealed class RPN : ProposalGenerator
     private readonly Box2BoxTransform _box2BoxTransform;
     private readonly int _batchSizePerImage;
     private readonly double _positiveFraction;
-    private readonly (int Train, int Test) _preNmsTopK, _postNmsTopK;
+    private readonly (int Train, int Test) _preNMSTopK, _postNMSTopK;
     private readonly double _nmsThreshold, _minBoxSize, _smoothL1Beta, _lossWeight, _boxRegLossWeight;
 
     /// <param name="head">per level (N, C, Hi, Wi) to objectness logits (N, A, Hi, Wi) and anchor deltas (N, A * 4, Hi, Wi)</param>
     public RPN(IReadOnlyList<string> inFeatures, nn.Module<IReadOnlyList<Tensor>, (List<Tensor> ObjectnessLogits, List<Tensor> AnchorDeltas)> head, DefaultAnchorGenerator anchorGenerator, Matcher anchorMatcher,
-        Box2BoxTransform box2BoxTransform, int batchSizePerImage, double positiveFraction, (int Train, int Test) preNmsTopK,
-        (int Train, int Test) postNmsTopK, double nmsThreshold = 0.7, double minBoxSize = 0.0, double smoothL1Beta = 0.0,
+        Box2BoxTransform box2BoxTransform, int batchSizePerImage, double positiveFraction, (int Train, int Test) preNMSTopK,
+        (int Train, int Test) postNMSTopK, double nmsThreshold = 0.7, double minBoxSize = 0.0, double smoothL1Beta = 0.0,
         double lossWeight = 1.0, double boxRegLossWeight = 1.0)
         : base(nameof(RPN))
     {
@@ -39,8 +39,8 @@ public sealed class RPN : ProposalGenerator
         _box2BoxTransform = box2BoxTransform;
         _batchSizePerImage = batchSizePerImage;
         _positiveFraction = positiveFraction;
-        _preNmsTopK = preNmsTopK;
-        _postNmsTopK = postNmsTopK;
+        _preNMSTopK = preNMSTopK;
+        _postNMSTopK = postNMSTopK;
         _nmsThreshold = nmsThreshold;
         _minBoxSize = minBoxSize;
         _smoothL1Beta = smoothL1Beta;
@@ -127,8 +127,8 @@ public sealed class RPN : ProposalGenerator
         using (no_grad())
         {
             var decoded = DecodeProposals(anchors, deltas);
-            var (preTopK, postTopK) = training ? (_preNmsTopK.Train, _postNmsTopK.Train) : (_preNmsTopK.Test, _postNmsTopK.Test);
-            proposals = RpnProposals.FindTop(decoded, logits.Select(l => l.detach()).ToList(), imageSizes, _nmsThreshold, preTopK, postTopK, _minBoxSize, training);
+            var (preTopK, postTopK) = training ? (_preNMSTopK.Train, _postNMSTopK.Train) : (_preNMSTopK.Test, _postNMSTopK.Test);
+            proposals = RPNProposals.FindTop(decoded, logits.Select(l => l.detach()).ToList(), imageSizes, _nmsThreshold, preTopK, postTopK, _minBoxSize, training);
         }
         foreach (var p in proposals)
             p.MoveToOuterDisposeScope();

@@ -3,7 +3,7 @@ using D2.Detection.Layers;
 using D2.Detection.Modeling.Backbone;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's FastRCNNConvFCHead: optional 3x3 convs (<c>conv1</c>..), then flatten and fully connected layers

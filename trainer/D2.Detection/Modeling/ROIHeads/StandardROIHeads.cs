@@ -4,7 +4,7 @@ using D2.Detection.Modeling.Backbone;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's StandardROIHeads: in training, append the ground truth to the proposals, label them with the proposal
@@ -174,7 +174,7 @@ public sealed class StandardROIHeads : ROIHeads
         }).ToList();
         var maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), foreground.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
         var logits = _maskHead!.forward(maskFeatures);
-        var (loss, statistics) = MaskRcnnLoss.Compute(logits, foreground);
+        var (loss, statistics) = MaskRCNNLoss.Compute(logits, foreground);
         LastMaskStatistics = statistics;
         return new() { ["loss_mask"] = loss };
     }
@@ -187,6 +187,6 @@ public sealed class StandardROIHeads : ROIHeads
         using (StageProfile.Measure("mask_head.layers"))
             logits = _maskHead!.forward(maskFeatures);
         using var stage = StageProfile.Measure("mask_head.inference");
-        MaskRcnnInference.Apply(logits, instances);
+        MaskRCNNInference.Apply(logits, instances);
     }
 }

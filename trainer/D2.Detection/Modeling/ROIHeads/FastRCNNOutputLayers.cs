@@ -4,7 +4,7 @@ using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's FastRCNNOutputLayers (<c>box_predictor</c>): <c>cls_score</c> over K + 1 classes (background is the last
@@ -18,7 +18,7 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
     private readonly TorchSharp.Modules.Linear _bboxPred;
 
     public FastRCNNOutputLayers(long inputSize, int numClasses, Box2BoxTransform box2BoxTransform, bool clsAgnosticBboxReg = false,
-        double smoothL1Beta = 0.0, double testScoreThreshold = 0.05, double testNmsThreshold = 0.5, int testTopKPerImage = 100,
+        double smoothL1Beta = 0.0, double testScoreThreshold = 0.05, double testNMSThreshold = 0.5, int testTopKPerImage = 100,
         double clsLossWeight = 1.0, double boxRegLossWeight = 1.0)
         : base(nameof(FastRCNNOutputLayers))
     {
@@ -27,7 +27,7 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         ClsAgnosticBboxReg = clsAgnosticBboxReg;
         SmoothL1Beta = smoothL1Beta;
         TestScoreThreshold = testScoreThreshold;
-        TestNmsThreshold = testNmsThreshold;
+        TestNMSThreshold = testNMSThreshold;
         TestTopKPerImage = testTopKPerImage;
         ClsLossWeight = clsLossWeight;
         BoxRegLossWeight = boxRegLossWeight;
@@ -60,7 +60,7 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
     public bool ClsAgnosticBboxReg { get; }
     public double SmoothL1Beta { get; }
     public double TestScoreThreshold { get; }
-    public double TestNmsThreshold { get; }
+    public double TestNMSThreshold { get; }
     public int TestTopKPerImage { get; }
     public double ClsLossWeight { get; }
     public double BoxRegLossWeight { get; }
@@ -142,8 +142,8 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         using var scope = NewDisposeScope();
         var boxes = PredictBoxes(predictions.ProposalDeltas, proposals);
         var scores = PredictProbs(predictions.Scores, proposals);
-        var (instances, _) = FastRcnnInference.Run(boxes, scores, proposals.Select(p => p.ImageSize).ToList(),
-            TestScoreThreshold, TestNmsThreshold, TestTopKPerImage);
+        var (instances, _) = FastRCNNInference.Run(boxes, scores, proposals.Select(p => p.ImageSize).ToList(),
+            TestScoreThreshold, TestNMSThreshold, TestTopKPerImage);
         trace?.RecordBoxHead(scores, TestScoreThreshold, instances);
         foreach (var instance in instances)
             instance.MoveToOuterDisposeScope();

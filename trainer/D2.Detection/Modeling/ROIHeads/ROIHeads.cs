@@ -2,7 +2,7 @@ using D2.Detection.Config;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's ROIHeads: the base of every ROI_HEADS_REGISTRY entry (MODEL.ROI_HEADS.NAME; <see cref="StandardROIHeads"/>

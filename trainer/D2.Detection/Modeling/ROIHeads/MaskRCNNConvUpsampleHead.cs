@@ -4,12 +4,12 @@ using D2.Detection.Modeling.Backbone;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's MaskRCNNConvUpsampleHead: <c>mask_fcn1..N</c> (3x3 conv + ReLU), <c>deconv</c> (2x2 stride-2 transposed
 /// conv) + ReLU, then the 1x1 <c>predictor</c> with one logit map per foreground class (one in total if class-agnostic).
-/// Losses and inference live in <see cref="MaskRcnnLoss"/> and <see cref="MaskRcnnInference"/>. Registered as
+/// Losses and inference live in <see cref="MaskRCNNLoss"/> and <see cref="MaskRCNNInference"/>. Registered as
 /// "MaskRCNNConvUpsampleHead" (MODEL.ROI_MASK_HEAD.NAME).
 /// </summary>
 public sealed class MaskRCNNConvUpsampleHead : nn.Module<Tensor, Tensor>

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// A box head of the ROI_BOX_HEAD_REGISTRY (MODEL.ROI_BOX_HEAD.NAME; <see cref="FastRCNNConvFCHead"/> is the built-in): pooled
