@@ -14,7 +14,10 @@ namespace D2.Detection.Tests.Engine;
 /// </summary>
 internal sealed class FakeDetector : nn.Module<IReadOnlyList<ModelInput>, Dictionary<string, Tensor>>
 {
+    // The field name equals the parameter's registered name: TorchSharp's to(device/dtype) rebinds fields by name.
+#pragma warning disable IDE1006
     private readonly Parameter weight;
+#pragma warning restore IDE1006
     private int _calls;
 
     public FakeDetector() : base(nameof(FakeDetector))
