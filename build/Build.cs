@@ -24,10 +24,10 @@ public sealed class Build : BuildBase
     [Parameter("Torch native backend restored for TorchSharp (cuda needs the CUDA libtorch package, served on CI runners)")]
     public TorchBackend TorchBackend = TorchBackend.Cpu;
 
-    [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~RoiAlign")]
+    [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~ROIAlign")]
     public string? TestFilter;
 
-    [Parameter("Bench filter: a BenchmarkDotNet filter such as *Nms*, or memory / trainloop / serving / allreduce / coco-scale / roialign-peak for that check alone (default: everything)")]
+    [Parameter("Bench filter: a BenchmarkDotNet filter such as *NMS*, or memory / trainloop / serving / allreduce / coco-scale / roialign-peak for that check alone (default: everything)")]
     public string? BenchFilter;
 
     [Parameter("Bench: run only the side-by-side comparison with this peer (torchvision: Debian's python3-torch/python3-torchvision, installed when missing and root)")]

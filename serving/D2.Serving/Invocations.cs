@@ -21,8 +21,8 @@ namespace D2.Serving;
 internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, ServingOptions options, ShutdownDrain drain, ILogger<Invocations> log)
 {
     const string JsonLines = "application/jsonlines";
-    readonly SemaphoreSlim decoders = new(options.Workers, options.Workers);
-    int admitted;
+    readonly SemaphoreSlim _decoders = new(options.Workers, options.Workers);
+    int _admitted;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -60,9 +60,9 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
                 throw new ClientInputException(StatusCodes.Status406NotAcceptable, "An image/png overlay is drawn for one image; ask for application/json for several.");
 
             // Admission: beyond D2_MAX_QUEUE requests inside the server, answer at once instead of past SageMaker's 60 s.
-            if (Interlocked.Increment(ref admitted) > options.MaxQueue)
+            if (Interlocked.Increment(ref _admitted) > options.MaxQueue)
             {
-                Interlocked.Decrement(ref admitted);
+                Interlocked.Decrement(ref _admitted);
                 ServingMetrics.Rejected.Inc();
                 context.Response.Headers.RetryAfter = "1";
                 throw new ClientInputException(StatusCodes.Status503ServiceUnavailable,
@@ -121,7 +121,7 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         {
             if (isAdmitted)
             {
-                Interlocked.Decrement(ref admitted);
+                Interlocked.Decrement(ref _admitted);
                 ServingMetrics.QueueDepth.Dec();
             }
         }
@@ -156,7 +156,7 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            await decoders.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _decoders.WaitAsync(cancellationToken).ConfigureAwait(false);
             var stage = Stopwatch.GetTimestamp();
             try
             {
@@ -180,7 +180,7 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
             }
             finally
             {
-                decoders.Release();
+                _decoders.Release();
             }
             timings.Decode = Stopwatch.GetElapsedTime(stage).TotalSeconds;
 

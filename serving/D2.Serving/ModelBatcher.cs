@@ -23,22 +23,22 @@ internal sealed record ModelResult(Instances Instances, int BatchSize, double Qu
 /// </summary>
 internal sealed class ModelBatcher : IDisposable
 {
-    readonly Predictor predictor;
-    readonly ServingOptions options;
-    readonly ILogger log;
-    readonly Queue<WorkItem> queue = new();
-    readonly object gate = new(); // Monitor.Wait/Pulse need a monitor, not a System.Threading.Lock
-    readonly Thread thread;
-    bool completed;
+    readonly Predictor _predictor;
+    readonly ServingOptions _options;
+    readonly ILogger _log;
+    readonly Queue<WorkItem> _queue = new();
+    readonly object _gate = new(); // Monitor.Wait/Pulse need a monitor, not a System.Threading.Lock
+    readonly Thread _thread;
+    bool _completed;
 
     public ModelBatcher(Predictor predictor, ServingOptions options, ILogger<ModelBatcher> log)
     {
-        this.predictor = predictor;
-        this.options = options;
-        this.log = log;
+        _predictor = predictor;
+        _options = options;
+        _log = log;
         using var ready = new ManualResetEventSlim();
         Exception? warmUpFailure = null;
-        thread = new Thread(() =>
+        _thread = new Thread(() =>
         {
             try
             {
@@ -55,7 +55,7 @@ internal sealed class ModelBatcher : IDisposable
             Loop();
         })
         { IsBackground = true, Name = "D2 model" };
-        thread.Start();
+        _thread.Start();
         // Before the port opens: /ping answers only once predictions are fast.
         ready.Wait();
         if (warmUpFailure is not null)
@@ -70,11 +70,11 @@ internal sealed class ModelBatcher : IDisposable
     {
         var item = new WorkItem(input, cancellationToken, new TaskCompletionSource<ModelResult>(TaskCreationOptions.RunContinuationsAsynchronously),
             Stopwatch.GetTimestamp());
-        lock (gate)
+        lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(completed, this);
-            queue.Enqueue(item);
-            Monitor.Pulse(gate);
+            ObjectDisposedException.ThrowIf(_completed, this);
+            _queue.Enqueue(item);
+            Monitor.Pulse(_gate);
         }
         ServingMetrics.QueuedImages.Inc();
         return item.Result.Task;
@@ -86,17 +86,17 @@ internal sealed class ModelBatcher : IDisposable
         while (true)
         {
             batch.Clear();
-            lock (gate)
+            lock (_gate)
             {
-                while (queue.Count == 0 && !completed)
-                    Monitor.Wait(gate);
-                if (queue.Count == 0)
+                while (_queue.Count == 0 && !_completed)
+                    Monitor.Wait(_gate);
+                if (_queue.Count == 0)
                     return;
                 // Collect for at most D2_MAX_BATCH_DELAY_MS after the first image, or until the batch is full.
                 var first = Stopwatch.GetTimestamp();
-                while (batch.Count < options.MaxBatchSize)
+                while (batch.Count < _options.MaxBatchSize)
                 {
-                    if (queue.TryDequeue(out var item))
+                    if (_queue.TryDequeue(out var item))
                     {
                         if (item.Cancellation.IsCancellationRequested)
                             Drop(item);
@@ -104,21 +104,21 @@ internal sealed class ModelBatcher : IDisposable
                             batch.Add(item);
                         continue;
                     }
-                    var remaining = options.MaxBatchDelayMilliseconds - Stopwatch.GetElapsedTime(first).TotalMilliseconds;
-                    if (batch.Count == 0 && !completed)
+                    var remaining = _options.MaxBatchDelayMilliseconds - Stopwatch.GetElapsedTime(first).TotalMilliseconds;
+                    if (batch.Count == 0 && !_completed)
                     {
-                        Monitor.Wait(gate);
+                        Monitor.Wait(_gate);
                         first = Stopwatch.GetTimestamp();
                         continue;
                     }
-                    if (options.MaxBatchSize == 1 || remaining <= 0 || completed)
+                    if (_options.MaxBatchSize == 1 || remaining <= 0 || _completed)
                         break;
-                    Monitor.Wait(gate, TimeSpan.FromMilliseconds(remaining));
+                    Monitor.Wait(_gate, TimeSpan.FromMilliseconds(remaining));
                 }
             }
             if (batch.Count == 0)
                 continue;
-            foreach (var group in batch.GroupBy(i => predictor.PaddedShape(i.Input)))
+            foreach (var group in batch.GroupBy(i => _predictor.PaddedShape(i.Input)))
                 Run(group.ToList());
         }
     }
@@ -145,7 +145,7 @@ internal sealed class ModelBatcher : IDisposable
         var start = Stopwatch.GetTimestamp();
         try
         {
-            var outputs = predictor.PredictBatch(group.Select(i => i.Input).ToList(), everyoneGaveUp.Token,
+            var outputs = _predictor.PredictBatch(group.Select(i => i.Input).ToList(), everyoneGaveUp.Token,
                 stage => ServingMetrics.ModelStages.WithLabels(ServingMetrics.Label(stage)).Inc());
             var end = Stopwatch.GetTimestamp();
             var modelSeconds = Stopwatch.GetElapsedTime(start, end).TotalSeconds;
@@ -173,7 +173,7 @@ internal sealed class ModelBatcher : IDisposable
         }
         catch (Exception e)
         {
-            log.LogError(e, "The forward pass of {Count} images failed", group.Count);
+            _log.LogError(e, "The forward pass of {Count} images failed", group.Count);
             group.ForEach(i => i.Result.TrySetException(e));
         }
         finally
@@ -194,12 +194,12 @@ internal sealed class ModelBatcher : IDisposable
     /// <summary>Stops taking work, lets the thread finish what is queued, and waits up to <paramref name="timeout"/> for it.</summary>
     public bool Complete(TimeSpan timeout)
     {
-        lock (gate)
+        lock (_gate)
         {
-            completed = true;
-            Monitor.PulseAll(gate);
+            _completed = true;
+            Monitor.PulseAll(_gate);
         }
-        return thread.Join(timeout);
+        return _thread.Join(timeout);
     }
 
     public void Dispose() => Complete(TimeSpan.FromSeconds(5));

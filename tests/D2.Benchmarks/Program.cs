@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using D2.Benchmarks;
 
-// `dotnet run -c Release --project tests/D2.Benchmarks -- --filter '*Nms*'`; with no filter every benchmark runs.
+// `dotnet run -c Release --project tests/D2.Benchmarks -- --filter '*NMS*'`; with no filter every benchmark runs.
 // `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
 // `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
@@ -29,7 +29,7 @@ if (args is ["coco-scale-write", var path])
     return 0;
 }
 if (args is ["roialign-peak", ..])
-    return RoiAlignPeakCheck.Run();
+    return ROIAlignPeakCheck.Run();
 var arguments = args.Length == 0 ? ["--filter", "*"] : args;
 BenchmarkSwitcher.FromAssembly(typeof(ShortJobConfig).Assembly).Run(arguments, new ShortJobConfig());
 return 0;

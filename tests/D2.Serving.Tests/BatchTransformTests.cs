@@ -15,38 +15,38 @@ namespace D2.Serving.Tests;
 [NonParallelizable]
 public class BatchTransformTests
 {
-    string baseDirectory = "";
-    byte[] image = [];
-    readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    string _baseDirectory = "";
+    byte[] _image = [];
+    readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     [OneTimeSetUp]
     public void WriteModel()
     {
-        baseDirectory = Directory.CreateTempSubdirectory("d2-serving-transform-").FullName;
-        ServingFixture.WriteModel(Path.Combine(baseDirectory, "model"));
-        image = ServingFixture.Image();
+        _baseDirectory = Directory.CreateTempSubdirectory("d2-serving-transform-").FullName;
+        ServingFixture.WriteModel(Path.Combine(_baseDirectory, "model"));
+        _image = ServingFixture.Image();
     }
 
     [OneTimeTearDown]
     public void Clean()
     {
-        http.Dispose();
-        Directory.Delete(baseDirectory, recursive: true);
+        _http.Dispose();
+        Directory.Delete(_baseDirectory, recursive: true);
     }
 
     async Task<ServingFixture.ServingProcess> StartAsync(Dictionary<string, string> environment)
     {
-        var server = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), environment);
-        await server.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
+        var server = ServingFixture.Start(_baseDirectory, ServingFixture.FreePort(), environment);
+        await server.WaitUntilHealthyAsync(_http, TimeSpan.FromSeconds(90));
         return server;
     }
 
     byte[] JsonLines(int records) =>
-        Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat($"{{\"image\": \"{Convert.ToBase64String(image)}\"}}\n", records)));
+        Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat($"{{\"image\": \"{Convert.ToBase64String(_image)}\"}}\n", records)));
 
     async Task<(HttpStatusCode Status, string Body)> PostAsync(ServingFixture.ServingProcess server, HttpContent content)
     {
-        using var response = await http.PostAsync(new Uri(server.BaseUrl, "invocations"), content);
+        using var response = await _http.PostAsync(new Uri(server.BaseUrl, "invocations"), content);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -65,7 +65,7 @@ public class BatchTransformTests
             ["SAGEMAKER_BATCH"] = "true", ["SAGEMAKER_BATCH_STRATEGY"] = "SINGLE_RECORD", ["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = "1",
             ["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = "4", ["D2_MAX_QUEUE"] = "1",
         });
-        var parameters = JsonNode.Parse(await http.GetStringAsync(new Uri(server.BaseUrl, "execution-parameters")))!;
+        var parameters = JsonNode.Parse(await _http.GetStringAsync(new Uri(server.BaseUrl, "execution-parameters")))!;
         Assert.That((string?)parameters["BatchStrategy"], Is.EqualTo("SINGLE_RECORD"));
         Assert.That((int)parameters["MaxPayloadInMB"]!, Is.EqualTo(1));
         Assert.That((int)parameters["MaxConcurrentTransforms"]!, Is.EqualTo(4));
@@ -96,7 +96,7 @@ public class BatchTransformTests
             chunked.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseUrl, "invocations")) { Content = chunked };
             request.Headers.TransferEncodingChunked = true;
-            using var response = await http.SendAsync(request);
+            using var response = await _http.SendAsync(request);
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
             Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Is.Not.Empty);
         }
@@ -117,7 +117,7 @@ public class BatchTransformTests
     public async Task Multi_record_answers_one_line_per_record_in_order()
     {
         using var server = await StartAsync(new() { ["SAGEMAKER_BATCH"] = "true", ["SAGEMAKER_BATCH_STRATEGY"] = "MULTI_RECORD", ["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = "6" });
-        var parameters = JsonNode.Parse(await http.GetStringAsync(new Uri(server.BaseUrl, "execution-parameters")))!;
+        var parameters = JsonNode.Parse(await _http.GetStringAsync(new Uri(server.BaseUrl, "execution-parameters")))!;
         Assert.That((string?)parameters["BatchStrategy"], Is.EqualTo("MULTI_RECORD"));
         Assert.That((int)parameters["MaxConcurrentTransforms"]!, Is.EqualTo(1), "unset: SAGEMAKER_MODEL_SERVER_WORKERS");
         using var content = Content(JsonLines(3), "application/jsonlines");

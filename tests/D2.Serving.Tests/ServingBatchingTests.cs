@@ -20,30 +20,30 @@ public class ServingBatchingTests
     // answers differ by float32 rounding of reordered sums (measured 1.5e-5 here); 1e-3 of a probability or of a pixel
     // leaves room for deeper models and changes no detection. Bitwise equality is not offered by libtorch's convolutions.
     const double Tolerance = 1e-3;
-    string baseDirectory = "";
-    List<byte[]> images = [];
+    string _baseDirectory = "";
+    List<byte[]> _images = [];
 
     [OneTimeSetUp]
     public void WriteModel()
     {
-        baseDirectory = Directory.CreateTempSubdirectory("d2-serving-batch-").FullName;
-        ServingFixture.WriteModel(Path.Combine(baseDirectory, "model"));
-        var folder = Path.Combine(baseDirectory, "images");
+        _baseDirectory = Directory.CreateTempSubdirectory("d2-serving-batch-").FullName;
+        ServingFixture.WriteModel(Path.Combine(_baseDirectory, "model"));
+        var folder = Path.Combine(_baseDirectory, "images");
         // 160x120 and 156x117 resize to 160x120 and 160x120-ish, both padding to 128x160: one batch group.
         SyntheticBalloons.Generate(folder, trainCount: 3, valCount: 0, seed: 3, width: 160, height: 120);
-        images = Directory.EnumerateFiles(Path.Combine(folder, "train"), "*.jpg").Order().Select(File.ReadAllBytes).ToList();
-        SyntheticBalloons.Generate(Path.Combine(baseDirectory, "other"), trainCount: 1, valCount: 0, seed: 4, width: 156, height: 117);
-        images.Add(File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(baseDirectory, "other", "train"), "*.jpg").First()));
+        _images = Directory.EnumerateFiles(Path.Combine(folder, "train"), "*.jpg").Order().Select(File.ReadAllBytes).ToList();
+        SyntheticBalloons.Generate(Path.Combine(_baseDirectory, "other"), trainCount: 1, valCount: 0, seed: 4, width: 156, height: 117);
+        _images.Add(File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(_baseDirectory, "other", "train"), "*.jpg").First()));
     }
 
     [OneTimeTearDown]
-    public void Clean() => Directory.Delete(baseDirectory, recursive: true);
+    public void Clean() => Directory.Delete(_baseDirectory, recursive: true);
 
     [Test]
     public void A_batched_forward_pass_gives_each_image_what_it_gets_alone()
     {
-        using var predictor = Predictor.FromModelDirectory(Path.Combine(baseDirectory, "model"));
-        var inputs = images.Select(bytes =>
+        using var predictor = Predictor.FromModelDirectory(Path.Combine(_baseDirectory, "model"));
+        var inputs = _images.Select(bytes =>
         {
             using var bitmap = predictor.DecodeImage(bytes);
             return predictor.Preprocessor.Preprocess(bitmap);
@@ -86,7 +86,7 @@ public class ServingBatchingTests
     public async Task Concurrent_requests_share_forward_passes_and_answer_what_a_lone_request_answers()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        using var server = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(),
+        using var server = ServingFixture.Start(_baseDirectory, ServingFixture.FreePort(),
             new Dictionary<string, string> { ["D2_MAX_BATCH_SIZE"] = "8", ["D2_MAX_BATCH_DELAY_MS"] = "200" });
         await server.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
         async Task<JsonNode> Invoke(byte[] body)
@@ -98,12 +98,12 @@ public class ServingBatchingTests
             return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         }
         var alone = new List<JsonNode>();
-        foreach (var bytes in images)
+        foreach (var bytes in _images)
             alone.Add(await Invoke(bytes));
-        var together = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Invoke(images[i % images.Count])));
+        var together = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Invoke(_images[i % _images.Count])));
         for (var i = 0; i < together.Length; i++)
         {
-            var expected = alone[i % images.Count];
+            var expected = alone[i % _images.Count];
             Assert.That(together[i]["pred_classes"]!.ToJsonString(), Is.EqualTo(expected["pred_classes"]!.ToJsonString()));
             var scores = together[i]["scores"]!.AsArray().Select(v => (double)v!).ToArray();
             Assert.That(scores, Is.EqualTo(expected["scores"]!.AsArray().Select(v => (double)v!).ToArray()).Within(Tolerance));
@@ -115,7 +115,7 @@ public class ServingBatchingTests
         var passes = Metric("d2_batch_size_count");
         var imagesRun = Metric("d2_batch_size_sum");
         TestContext.Out.WriteLine($"{imagesRun} images in {passes} forward passes (warm-up excluded)");
-        Assert.That(imagesRun, Is.EqualTo(images.Count + 8));
+        Assert.That(imagesRun, Is.EqualTo(_images.Count + 8));
         Assert.That(passes, Is.LessThan(imagesRun), "some requests shared a forward pass");
     }
 }

@@ -17,25 +17,25 @@ namespace D2.Serving.Tests;
 public class ServingCancellationTests
 {
     static readonly InferenceStage[] AllStages = Enum.GetValues<InferenceStage>();
-    string baseDirectory = "";
-    byte[] image = [];
+    string _baseDirectory = "";
+    byte[] _image = [];
 
     [OneTimeSetUp]
     public void WriteModel()
     {
-        baseDirectory = Directory.CreateTempSubdirectory("d2-serving-cancel-").FullName;
-        ServingFixture.WriteModel(Path.Combine(baseDirectory, "model"));
-        image = ServingFixture.Image();
+        _baseDirectory = Directory.CreateTempSubdirectory("d2-serving-cancel-").FullName;
+        ServingFixture.WriteModel(Path.Combine(_baseDirectory, "model"));
+        _image = ServingFixture.Image();
     }
 
     [OneTimeTearDown]
-    public void Clean() => Directory.Delete(baseDirectory, recursive: true);
+    public void Clean() => Directory.Delete(_baseDirectory, recursive: true);
 
     [Test]
     public void A_token_cancelled_as_a_stage_ends_stops_the_model_before_the_next_stage_and_an_uncancelled_one_changes_nothing()
     {
-        using var predictor = Predictor.FromModelDirectory(Path.Combine(baseDirectory, "model"));
-        using var bitmap = predictor.DecodeImage(image);
+        using var predictor = Predictor.FromModelDirectory(Path.Combine(_baseDirectory, "model"));
+        using var bitmap = predictor.DecodeImage(_image);
         using var input = predictor.Preprocessor.Preprocess(bitmap);
         foreach (var cancelAfter in AllStages)
         {
@@ -69,7 +69,7 @@ public class ServingCancellationTests
     public async Task A_request_past_its_deadline_stops_the_model_early(string batchSize)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        using var server = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string>
+        using var server = ServingFixture.Start(_baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string>
         {
             ["D2_REQUEST_TIMEOUT_SECONDS"] = "1", ["D2_MAX_QUEUE"] = "300", ["D2_MAX_BATCH_SIZE"] = batchSize, ["D2_MAX_BATCH_DELAY_MS"] = "1",
         });
@@ -77,7 +77,7 @@ public class ServingCancellationTests
         // 300 records, each handed to the model as soon as it is decoded: far more model time than 1 s on any CPU, and the
         // model is busy (decoding a record is much faster than its forward pass) when the deadline comes.
         const int records = 300;
-        var record = $"{{\"image\": \"{Convert.ToBase64String(image)}\"}}\n";
+        var record = $"{{\"image\": \"{Convert.ToBase64String(_image)}\"}}\n";
         using var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(record, records))));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/jsonlines");
         using var response = await http.PostAsync(new Uri(server.BaseUrl, "invocations"), content);

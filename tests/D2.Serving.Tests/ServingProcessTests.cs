@@ -13,42 +13,42 @@ namespace D2.Serving.Tests;
 [NonParallelizable]
 public class ServingProcessTests
 {
-    string baseDirectory = "";
-    byte[] image = [];
-    ServingFixture.ServingProcess? server;
-    readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    string _baseDirectory = "";
+    byte[] _image = [];
+    ServingFixture.ServingProcess? _server;
+    readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     [OneTimeSetUp]
     public async Task StartServer()
     {
-        baseDirectory = Directory.CreateTempSubdirectory("d2-serving-").FullName;
-        ServingFixture.WriteModel(Path.Combine(baseDirectory, "model"));
-        image = ServingFixture.Image();
-        server = ServingFixture.Start(baseDirectory, ServingFixture.FreePort());
-        await server.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
+        _baseDirectory = Directory.CreateTempSubdirectory("d2-serving-").FullName;
+        ServingFixture.WriteModel(Path.Combine(_baseDirectory, "model"));
+        _image = ServingFixture.Image();
+        _server = ServingFixture.Start(_baseDirectory, ServingFixture.FreePort());
+        await _server.WaitUntilHealthyAsync(_http, TimeSpan.FromSeconds(90));
     }
 
     [OneTimeTearDown]
     public void StopServer()
     {
-        server?.Dispose();
-        http.Dispose();
-        Directory.Delete(baseDirectory, recursive: true);
+        _server?.Dispose();
+        _http.Dispose();
+        Directory.Delete(_baseDirectory, recursive: true);
     }
 
     async Task<HttpResponseMessage> InvokeAsync(byte[] body, string contentType, string? accept = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         if (accept is not null)
             request.Headers.TryAddWithoutValidation("Accept", accept);
-        return await http.SendAsync(request);
+        return await _http.SendAsync(request);
     }
 
     [Test]
     public async Task An_image_gets_the_inference_json_with_the_original_projects_fields()
     {
-        using var response = await InvokeAsync(image, "image/jpeg");
+        using var response = await InvokeAsync(_image, "image/jpeg");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
         var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
@@ -78,11 +78,11 @@ public class ServingProcessTests
 
     async Task<JsonNode> OkJsonAsync(byte[] body, string contentType, string? attributes = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_server!.BaseUrl, "invocations")) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         if (attributes is not null)
             request.Headers.TryAddWithoutValidation("X-Amzn-SageMaker-Custom-Attributes", attributes);
-        using var response = await http.SendAsync(request);
+        using var response = await _http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
         return JsonNode.Parse(text)!;
@@ -91,9 +91,9 @@ public class ServingProcessTests
     [Test]
     public async Task An_npy_array_of_the_same_pixels_in_input_format_gets_the_same_answer_as_the_jpeg()
     {
-        var expected = (await OkJsonAsync(image, "image/jpeg")).ToJsonString();
+        var expected = (await OkJsonAsync(_image, "image/jpeg")).ToJsonString();
         // The original project's clients send np.save(cv2.imread(path)): (H, W, 3) uint8 in BGR, the config's INPUT.FORMAT.
-        var pixels = D2.Detection.Data.ImageDecoder.Decode(image, "BGR", "test");
+        var pixels = D2.Detection.Data.ImageDecoder.Decode(_image, "BGR", "test");
         var npy = FuzzPayloads.Npy("|u1", false, $"({pixels.Height}, {pixels.Width}, 3)", pixels.Pixels);
         Assert.That((await OkJsonAsync(npy, "application/x-npy")).ToJsonString(), Is.EqualTo(expected));
         var version2 = FuzzPayloads.Npy("|u1", false, $"({pixels.Height}, {pixels.Width}, 3)", pixels.Pixels, major: 2);
@@ -113,8 +113,8 @@ public class ServingProcessTests
     [Test]
     public async Task Json_with_base64_images_and_jsonlines_records_get_one_answer_per_image()
     {
-        var expected = (await OkJsonAsync(image, "image/jpeg")).ToJsonString();
-        var b64 = Convert.ToBase64String(image);
+        var expected = (await OkJsonAsync(_image, "image/jpeg")).ToJsonString();
+        var b64 = Convert.ToBase64String(_image);
         Assert.That((await OkJsonAsync(Encoding.UTF8.GetBytes($"{{\"image\": \"{b64}\"}}"), "application/json")).ToJsonString(), Is.EqualTo(expected));
         var list = (await OkJsonAsync(Encoding.UTF8.GetBytes($"{{\"images\": [\"{b64}\", \"{b64}\"]}}"), "application/json")).AsArray();
         Assert.That(list.Select(n => n!.ToJsonString()), Is.EqualTo(new[] { expected, expected }));
@@ -129,13 +129,13 @@ public class ServingProcessTests
     [Test]
     public async Task Custom_attributes_filter_by_score_cap_the_count_and_drop_masks()
     {
-        var all = await OkJsonAsync(image, "image/jpeg");
+        var all = await OkJsonAsync(_image, "image/jpeg");
         var scores = all["scores"]!.AsArray().Select(v => (double)v!).ToArray();
         Assert.That(scores, Is.Ordered.Descending);
         var threshold = scores[scores.Length / 2];
-        var above = await OkJsonAsync(image, "image/jpeg", $"score_threshold={threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        var above = await OkJsonAsync(_image, "image/jpeg", $"score_threshold={threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         Assert.That(above["scores"]!.AsArray().Select(v => (double)v!), Is.EqualTo(scores.Where(s => (float)s >= (float)threshold)), "compared as the model's float32 scores");
-        var two = await OkJsonAsync(image, "image/jpeg", "max_detections=2, masks=false");
+        var two = await OkJsonAsync(_image, "image/jpeg", "max_detections=2, masks=false");
         Assert.That(two["scores"]!.AsArray().Select(v => (double)v!), Is.EqualTo(scores.Take(2)));
         Assert.That(two["pred_boxes"]!.ToJsonString(), Is.EqualTo(new JsonArray(all["pred_boxes"]!.AsArray().Take(2).Select(n => n!.DeepClone()).ToArray()).ToJsonString()));
         Assert.That(two.AsObject().ContainsKey("pred_masks_rle"), Is.False);
@@ -145,10 +145,10 @@ public class ServingProcessTests
     [Test]
     public async Task Metrics_are_prometheus_text_with_requests_latency_queue_batches_and_model_time()
     {
-        using (await InvokeAsync(image, "image/jpeg"))
+        using (await InvokeAsync(_image, "image/jpeg"))
         {
         }
-        var metrics = await http.GetStringAsync(new Uri(server!.BaseUrl, "metrics"));
+        var metrics = await _http.GetStringAsync(new Uri(_server!.BaseUrl, "metrics"));
         Assert.That(metrics, Does.Contain("d2_invocations_total{status=\"200\"}").And.Contain("d2_invocation_duration_seconds_bucket")
             .And.Contain("d2_queue_depth").And.Contain("d2_batch_size_bucket").And.Contain("d2_model_seconds_bucket"));
     }
@@ -156,7 +156,7 @@ public class ServingProcessTests
     [Test]
     public async Task Accept_image_png_gets_the_overlay_and_application_octet_stream_is_an_image_too()
     {
-        using var response = await InvokeAsync(image, "application/octet-stream", "image/png");
+        using var response = await InvokeAsync(_image, "application/octet-stream", "image/png");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("image/png"));
         var png = await response.Content.ReadAsByteArrayAsync();
@@ -167,7 +167,7 @@ public class ServingProcessTests
     [TestCase("image/jpeg", "text/csv", HttpStatusCode.NotAcceptable, "Accept 'text/csv' is not supported")]
     public async Task Unsupported_types_get_a_4xx_that_names_them(string contentType, string? accept, HttpStatusCode status, string message)
     {
-        using var response = await InvokeAsync(image, contentType, accept);
+        using var response = await InvokeAsync(_image, contentType, accept);
         Assert.That(response.StatusCode, Is.EqualTo(status));
         Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain(message));
     }
@@ -180,14 +180,14 @@ public class ServingProcessTests
         Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain("not a readable image"));
         using var empty = await InvokeAsync([], "image/jpeg");
         Assert.That(empty.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        using var again = await InvokeAsync(image, "image/jpeg");
+        using var again = await InvokeAsync(_image, "image/jpeg");
         Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
     public async Task Execution_parameters_answer_batch_transform_in_sagemakers_field_names()
     {
-        var json = JsonNode.Parse(await http.GetStringAsync(new Uri(server!.BaseUrl, "execution-parameters")))!;
+        var json = JsonNode.Parse(await _http.GetStringAsync(new Uri(_server!.BaseUrl, "execution-parameters")))!;
         Assert.That((int)json["MaxConcurrentTransforms"]!, Is.EqualTo(1));
         Assert.That((string?)json["BatchStrategy"], Is.EqualTo("MULTI_RECORD"), "jsonlines bodies carry several records");
         Assert.That((int)json["MaxPayloadInMB"]!, Is.EqualTo(6));
@@ -201,7 +201,7 @@ public class ServingProcessTests
     [TestCase("D2_DRAIN_SECONDS", "30")]
     public void A_bad_setting_stops_the_server_with_a_reason_that_names_it(string variable, string value)
     {
-        using var broken = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string> { [variable] = value });
+        using var broken = ServingFixture.Start(_baseDirectory, ServingFixture.FreePort(), new Dictionary<string, string> { [variable] = value });
         Assert.That(broken.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
         Assert.That(broken.ExitCode, Is.EqualTo(2));
         Assert.That(broken.Output, Does.Contain("cannot serve").And.Contain(variable).And.Contain(value));
@@ -219,10 +219,10 @@ public class ServingProcessTests
             Assert.That(broken.Output, Does.Contain("cannot serve").And.Contain(Path.Combine(empty, "model")));
 
             Directory.CreateDirectory(Path.Combine(empty, "model"));
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(baseDirectory, "model")))
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(_baseDirectory, "model")))
                 File.Copy(file, Path.Combine(empty, "model", Path.GetFileName(file)));
             using var second = ServingFixture.Start(empty, ServingFixture.FreePort());
-            await second.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
+            await second.WaitUntilHealthyAsync(_http, TimeSpan.FromSeconds(90));
             second.Terminate();
             Assert.That(second.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, "exits within SageMaker's 30 s");
             Assert.That(second.ExitCode, Is.Zero, second.Output);

@@ -15,29 +15,29 @@ namespace D2.Serving.Tests;
 [NonParallelizable]
 public class ServingRobustnessTests
 {
-    string baseDirectory = "";
-    byte[] image = [];
-    readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    string _baseDirectory = "";
+    byte[] _image = [];
+    readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     [OneTimeSetUp]
     public void WriteModel()
     {
-        baseDirectory = Directory.CreateTempSubdirectory("d2-serving-robust-").FullName;
-        ServingFixture.WriteModel(Path.Combine(baseDirectory, "model"));
-        image = ServingFixture.Image();
+        _baseDirectory = Directory.CreateTempSubdirectory("d2-serving-robust-").FullName;
+        ServingFixture.WriteModel(Path.Combine(_baseDirectory, "model"));
+        _image = ServingFixture.Image();
     }
 
     [OneTimeTearDown]
     public void Clean()
     {
-        http.Dispose();
-        Directory.Delete(baseDirectory, recursive: true);
+        _http.Dispose();
+        Directory.Delete(_baseDirectory, recursive: true);
     }
 
     async Task<ServingFixture.ServingProcess> StartAsync(Dictionary<string, string>? environment = null)
     {
-        var server = ServingFixture.Start(baseDirectory, ServingFixture.FreePort(), environment);
-        await server.WaitUntilHealthyAsync(http, TimeSpan.FromSeconds(90));
+        var server = ServingFixture.Start(_baseDirectory, ServingFixture.FreePort(), environment);
+        await server.WaitUntilHealthyAsync(_http, TimeSpan.FromSeconds(90));
         return server;
     }
 
@@ -55,13 +55,13 @@ public class ServingRobustnessTests
     {
         // Batching on, so the fuzz also runs through the batcher's grouping and cancellation paths.
         using var server = await StartAsync(new() { ["D2_MAX_BATCH_SIZE"] = "4", ["D2_MAX_BATCH_DELAY_MS"] = "2", ["SAGEMAKER_MODEL_SERVER_WORKERS"] = "2" });
-        var payloads = FuzzPayloads.Generate(image, seed: 18, count: 1000);
+        var payloads = FuzzPayloads.Generate(_image, seed: 18, count: 1000);
         var failures = new ConcurrentQueue<string>();
         var statuses = new ConcurrentDictionary<int, int>();
         async Task RunAsync() => await Parallel.ForEachAsync(payloads, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (payload, _) =>
         {
             using var request = Invocation(server, payload.Body, payload.ContentType, payload.CustomAttributes);
-            using var response = await http.SendAsync(request);
+            using var response = await _http.SendAsync(request);
             var status = (int)response.StatusCode;
             statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
             var text = await response.Content.ReadAsStringAsync();
@@ -81,10 +81,10 @@ public class ServingRobustnessTests
         var after = server.ResidentBytes();
         Assert.That(failures, Is.Empty, string.Join('\n', failures.Take(20)));
         Assert.That(server.HasExited, Is.False);
-        using (var ping = await http.GetAsync(new Uri(server.BaseUrl, "ping")))
+        using (var ping = await _http.GetAsync(new Uri(server.BaseUrl, "ping")))
             Assert.That(ping.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        using (var request = Invocation(server, image, "image/jpeg"))
-        using (var response = await http.SendAsync(request))
+        using (var request = Invocation(server, _image, "image/jpeg"))
+        using (var response = await _http.SendAsync(request))
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "still predicts after the fuzz");
         TestContext.Out.WriteLine($"{payloads.Count} payloads in {elapsed.TotalSeconds:0.0} s, twice; statuses {string.Join(", ", statuses.OrderBy(p => p.Key).Select(p => $"{p.Key}: {p.Value}"))}; " +
             $"VmRSS {start / 1048576} MB -> {before / 1048576} MB (first pass) -> {after / 1048576} MB (second pass)");
@@ -112,9 +112,9 @@ public class ServingRobustnessTests
         var clock = Stopwatch.StartNew();
         var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
         {
-            using var request = Invocation(server, image, "image/jpeg");
+            using var request = Invocation(server, _image, "image/jpeg");
             var sent = clock.Elapsed;
-            using var response = await http.SendAsync(request);
+            using var response = await _http.SendAsync(request);
             return (Status: (int)response.StatusCode, Seconds: (clock.Elapsed - sent).TotalSeconds,
                 RetryAfter: response.Headers.RetryAfter?.Delta, Body: await response.Content.ReadAsStringAsync());
         }));
@@ -128,7 +128,7 @@ public class ServingRobustnessTests
             Assert.That(busy.RetryAfter, Is.EqualTo(TimeSpan.FromSeconds(1)));
             Assert.That((string?)JsonNode.Parse(busy.Body)!["error"], Does.Contain("D2_MAX_QUEUE"));
         }
-        var metrics = await http.GetStringAsync(new Uri(server.BaseUrl, "metrics"));
+        var metrics = await _http.GetStringAsync(new Uri(server.BaseUrl, "metrics"));
         Assert.That(metrics, Does.Contain("d2_rejected_total").And.Contain("d2_invocations_total{status=\"503\"}").And.Contain("d2_queue_depth"));
     }
 
@@ -136,11 +136,11 @@ public class ServingRobustnessTests
     public async Task A_request_past_its_deadline_gets_503_with_the_setting_named_and_the_server_keeps_serving()
     {
         using var server = await StartAsync(new() { ["D2_REQUEST_TIMEOUT_SECONDS"] = "0.001" });
-        using var request = Invocation(server, image, "image/jpeg");
-        using var response = await http.SendAsync(request);
+        using var request = Invocation(server, _image, "image/jpeg");
+        using var response = await _http.SendAsync(request);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That((string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"], Does.Contain("D2_REQUEST_TIMEOUT_SECONDS"));
-        using var ping = await http.GetAsync(new Uri(server.BaseUrl, "ping"));
+        using var ping = await _http.GetAsync(new Uri(server.BaseUrl, "ping"));
         Assert.That(ping.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(server.Output, Does.Match(@"request id=\w+ status=503 bytes=\d+ ms=[\d.]+ instances=0"), "one structured line per request");
     }
@@ -151,12 +151,12 @@ public class ServingRobustnessTests
         using var server = await StartAsync();
         // Five records per request keep each one in the model for a while (20 forward passes in all: the drain fits SageMaker's
         // 30 s even on a loaded 2-core machine, where 40 did not always).
-        var record = $"{{\"image\": \"{Convert.ToBase64String(image)}\"}}\n";
+        var record = $"{{\"image\": \"{Convert.ToBase64String(_image)}\"}}\n";
         var body = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(record, 5)));
         var requests = Enumerable.Range(0, 4).Select(async _ =>
         {
             using var request = Invocation(server, body, "application/jsonlines");
-            using var response = await http.SendAsync(request);
+            using var response = await _http.SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
             if (response.StatusCode != HttpStatusCode.OK)
                 TestContext.Out.WriteLine($"{(int)response.StatusCode}: {text}");
@@ -164,7 +164,7 @@ public class ServingRobustnessTests
         }).ToList();
         // SIGTERM once all four are inside the server (admitted: d2_queue_depth 4); a request still connecting would be refused.
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await http.GetStringAsync(new Uri(server.BaseUrl, "metrics"))).Contains("\nd2_queue_depth 4\n", StringComparison.Ordinal))
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await _http.GetStringAsync(new Uri(server.BaseUrl, "metrics"))).Contains("\nd2_queue_depth 4\n", StringComparison.Ordinal))
             await Task.Delay(20);
         server.Terminate();
         Assert.That(requests.Count(r => !r.IsCompleted), Is.GreaterThan(0), "requests were still in flight at SIGTERM");

@@ -21,30 +21,30 @@ public class DistributedTrainCommandTests
         "TEST.EVAL_PERIOD", "0", "DATALOADER.NUM_WORKERS", "0", "SEED", "3",
     ];
 
-    string root = "";
+    string _root = "";
 
     [OneTimeSetUp]
     public void CreateDataset()
     {
-        root = Directory.CreateTempSubdirectory("d2-ddp-train-").FullName;
-        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", Path.Combine(root, "datasets", "balloon"), "--train", "4", "--val", "2", "--size", "160x120");
+        _root = Directory.CreateTempSubdirectory("d2-ddp-train-").FullName;
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", Path.Combine(_root, "datasets", "balloon"), "--train", "4", "--val", "2", "--size", "160x120");
         Assert.That(exit, Is.Zero, stderr);
     }
 
     [OneTimeTearDown]
-    public void DeleteDataset() => Directory.Delete(root, recursive: true);
+    public void DeleteDataset() => Directory.Delete(_root, recursive: true);
 
     string[] TrainArgs(string output, int maxIter, params string[] extra) => Args(output, maxIter, 2, false, extra);
 
     string[] Args(string output, int maxIter, int workers, bool resume, params string[] extra) =>
         ["train", "--config-file", "Misc/cpu_faster_rcnn_R_18_FPN_GN_small.yaml", "--output", output, "--num-gpus", workers.ToString(CultureInfo.InvariantCulture),
             .. resume ? new[] { "--resume" } : [],
-            "--datasets-root", Path.Combine(root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", maxIter.ToString(CultureInfo.InvariantCulture), .. extra];
+            "--datasets-root", Path.Combine(_root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", maxIter.ToString(CultureInfo.InvariantCulture), .. extra];
 
     [Test]
     public void Two_cpu_workers_train_and_rank_0_alone_writes()
     {
-        var output = Path.Combine(root, "run");
+        var output = Path.Combine(_root, "run");
         var (exit, stdout, stderr) = D2Process.Run(TrainArgs(output, 3));
         Assert.That(exit, Is.Zero, stderr + stdout);
         Assert.That(stdout, Does.Contain("Rank of current process: 0. World size: 2 (gloo)"));
@@ -67,7 +67,7 @@ public class DistributedTrainCommandTests
     [Test]
     public void Sigterm_stops_every_worker_after_the_same_iteration_with_one_checkpoint_and_the_job_resumes()
     {
-        var output = Path.Combine(root, "stopped");
+        var output = Path.Combine(_root, "stopped");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
         foreach (var arg in TrainArgs(output, 100000, "SOLVER.CHECKPOINT_PERIOD", "2"))
@@ -112,7 +112,7 @@ public class DistributedTrainCommandTests
     [Test]
     public void A_total_batch_that_does_not_split_over_the_workers_is_refused_before_any_worker_starts()
     {
-        var (exit, stdout, stderr) = D2Process.Run(TrainArgs(Path.Combine(root, "odd"), 3, "SOLVER.IMS_PER_BATCH", "3"));
+        var (exit, stdout, stderr) = D2Process.Run(TrainArgs(Path.Combine(_root, "odd"), 3, "SOLVER.IMS_PER_BATCH", "3"));
         Assert.That(exit, Is.EqualTo(2), stderr + stdout);
         Assert.That(stderr, Does.Contain("SOLVER.IMS_PER_BATCH (3) must be divisible by the number of workers (2)"));
         Assert.That(stderr, Does.Not.Contain("Launched"));
@@ -123,7 +123,7 @@ public class DistributedTrainCommandTests
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
-        foreach (var arg in TrainArgs(Path.Combine(root, "killed"), 100000))
+        foreach (var arg in TrainArgs(Path.Combine(_root, "killed"), 100000))
             info.ArgumentList.Add(arg);
         using var supervisor = Process.Start(info)!;
         var stdout = supervisor.StandardOutput.ReadToEndAsync();
@@ -136,7 +136,7 @@ public class DistributedTrainCommandTests
             while (DateTime.UtcNow < deadline && !supervisor.HasExited)
             {
                 victim ??= ChildWithRank(supervisor.Id, 1);
-                if (victim is not null && File.Exists(Path.Combine(root, "killed", "last_checkpoint")))
+                if (victim is not null && File.Exists(Path.Combine(_root, "killed", "last_checkpoint")))
                     break;
                 Thread.Sleep(200);
             }
@@ -161,7 +161,7 @@ public class DistributedTrainCommandTests
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
-        foreach (var arg in TrainArgs(Path.Combine(root, "orphans"), 100000))
+        foreach (var arg in TrainArgs(Path.Combine(_root, "orphans"), 100000))
             info.ArgumentList.Add(arg);
         using var supervisor = Process.Start(info)!;
         _ = supervisor.StandardOutput.ReadToEndAsync();

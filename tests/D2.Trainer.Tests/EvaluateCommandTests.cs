@@ -25,17 +25,17 @@ public class EvaluateCommandTests
          {"image_id": 3, "category_id": 12, "bbox": [0, 0, 4, 4], "score": 0.3, "segmentation": {"size": [20, 20], "counts": "04`000000P:"}}]
         """;
 
-    string directory = "";
+    string _directory = "";
 
     [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("d2-evaluate-").FullName;
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("d2-evaluate-").FullName;
 
     [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
     string Write(string name, string text)
     {
-        var path = Path.Combine(directory, name);
+        var path = Path.Combine(_directory, name);
         File.WriteAllText(path, text);
         return path;
     }
@@ -81,7 +81,7 @@ public class EvaluateCommandTests
     [Test]
     public void Evaluate_names_a_missing_file_and_exits_with_2()
     {
-        var missing = Path.Combine(directory, "nope.json");
+        var missing = Path.Combine(_directory, "nope.json");
         var (exit, _, stderr) = D2Process.Run("evaluate", "--annotations", missing, "--results", Write("dt.json", Results));
 
         Assert.That(exit, Is.EqualTo(2));
@@ -103,7 +103,7 @@ public class EvaluateCommandTests
         var (exit, _, stderr) = Evaluate(GroundTruth, "[\n{\"image_id\": 1,, }\n]");
 
         Assert.That(exit, Is.EqualTo(2));
-        Assert.That(stderr, Does.Contain(Path.Combine(directory, "dt.json")).And.Contain("not valid JSON (line 2"));
+        Assert.That(stderr, Does.Contain(Path.Combine(_directory, "dt.json")).And.Contain("not valid JSON (line 2"));
     }
 
     [Test]

@@ -20,29 +20,29 @@ public class LocalSageMakerFaultTests
         + "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE 32 INPUT.MIN_SIZE_TRAIN (120,) INPUT.MAX_SIZE_TRAIN 160 SOLVER.IMS_PER_BATCH 2 "
         + "SOLVER.WARMUP_ITERS 2 SOLVER.STEPS (1000000,) TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SOLVER.CHECKPOINT_PERIOD 100000";
 
-    string root = "";
+    string _root = "";
 
     [SetUp]
-    public void CreateRoot() => root = Directory.CreateTempSubdirectory("d2-local-sm-faults-").FullName;
+    public void CreateRoot() => _root = Directory.CreateTempSubdirectory("d2-local-sm-faults-").FullName;
 
     [TearDown]
-    public void DeleteRoot() => Directory.Delete(root, recursive: true);
+    public void DeleteRoot() => Directory.Delete(_root, recursive: true);
 
     // One instance with two workers (the num-gpus hyperparameter) and two instances with one worker each.
     [TestCase(1, 2, "algo-1")]
     [TestCase(2, 1, "algo-2")]
     public async Task Killing_rank_1_fails_the_job_within_60_s_with_a_reason_naming_it(int instances, int workersPerInstance, string victimHost)
     {
-        var train = LocalSageMakerJobs.TwoObjectChannel(root, count: 4);
-        using var server = LocalSageMakerProcess.Start(Path.Combine(root, "state"));
+        var train = LocalSageMakerJobs.TwoObjectChannel(_root, count: 4);
+        using var server = LocalSageMakerProcess.Start(Path.Combine(_root, "state"));
         using var client = new SageMakerClient(new AwsClientOptions { Region = "us-east-1", ServiceUrls = { ["sagemaker"] = server.Url } });
         var name = $"kill-{instances}x{workersPerInstance}-{Guid.NewGuid():N}"[..30];
-        var request = LocalSageMakerJobs.Request(name, train, Path.Combine(root, "output"), instances, TinyOpts + " SOLVER.MAX_ITER 100000");
+        var request = LocalSageMakerJobs.Request(name, train, Path.Combine(_root, "output"), instances, TinyOpts + " SOLVER.MAX_ITER 100000");
         if (workersPerInstance > 1)
             request = request with { HyperParameters = new Dictionary<string, string>(request.HyperParameters!) { ["num-gpus"] = workersPerInstance.ToString(CultureInfo.InvariantCulture) } };
         await client.CreateTrainingJobAsync(request);
 
-        var log = Path.Combine(root, "state", "training-jobs", name, "logs", "algo-1.log");
+        var log = Path.Combine(_root, "state", "training-jobs", name, "logs", "algo-1.log");
         await WaitForLogAsync(client, name, log, "Starting training from iteration 0", server);
         var victim = WorkerWithRank(name, 1);
         Assert.That(victim, Is.Not.Null, "rank 1's process");
@@ -64,14 +64,14 @@ public class LocalSageMakerFaultTests
     [Test]
     public async Task StopTrainingJob_on_two_instances_gives_one_checkpoint_and_a_job_that_resumes_at_the_next_iteration()
     {
-        var train = LocalSageMakerJobs.TwoObjectChannel(root, count: 4);
-        var checkpoints = Path.Combine(root, "checkpoints");
-        using var server = LocalSageMakerProcess.Start(Path.Combine(root, "state"));
+        var train = LocalSageMakerJobs.TwoObjectChannel(_root, count: 4);
+        var checkpoints = Path.Combine(_root, "checkpoints");
+        using var server = LocalSageMakerProcess.Start(Path.Combine(_root, "state"));
         using var client = new SageMakerClient(new AwsClientOptions { Region = "us-east-1", ServiceUrls = { ["sagemaker"] = server.Url } });
-        await client.CreateTrainingJobAsync(LocalSageMakerJobs.Request("stopped", train, Path.Combine(root, "output"), 2,
+        await client.CreateTrainingJobAsync(LocalSageMakerJobs.Request("stopped", train, Path.Combine(_root, "output"), 2,
             TinyOpts + " SOLVER.MAX_ITER 100000", checkpoints));
 
-        var jobFolder = Path.Combine(root, "state", "training-jobs", "stopped");
+        var jobFolder = Path.Combine(_root, "state", "training-jobs", "stopped");
         var log = Path.Combine(jobFolder, "logs", "algo-1.log");
         await WaitForLogAsync(client, "stopped", log, "Starting training from iteration 0", server);
         await client.StopTrainingJobAsync("stopped");
@@ -90,11 +90,11 @@ public class LocalSageMakerFaultTests
         Assert.That(File.ReadAllText(Path.Combine(checkpoints, "last_checkpoint")), Is.EqualTo($"model_{iteration:D7}.safetensors"));
         Assert.That(Directory.GetFiles(Path.Combine(jobFolder, "instances", "algo-2", "opt", "ml", "checkpoints"), "model_*"), Is.Empty);
 
-        await client.CreateTrainingJobAsync(LocalSageMakerJobs.Request("resumed", train, Path.Combine(root, "output"), 2,
+        await client.CreateTrainingJobAsync(LocalSageMakerJobs.Request("resumed", train, Path.Combine(_root, "output"), 2,
             TinyOpts + $" SOLVER.MAX_ITER {iteration + 2}", checkpoints));
         var resumed = await LocalSageMakerJobs.WaitAsync(client, "resumed", TimeSpan.FromMinutes(3));
         Assert.That(resumed.TrainingJobStatus, Is.EqualTo(TrainingJobStatus.Completed), resumed.FailureReason + "\n" + server.Output);
-        Assert.That(File.ReadAllText(Path.Combine(root, "state", "training-jobs", "resumed", "logs", "algo-1.log")),
+        Assert.That(File.ReadAllText(Path.Combine(_root, "state", "training-jobs", "resumed", "logs", "algo-1.log")),
             Does.Contain($"Starting training from iteration {iteration + 1}"));
     }
 

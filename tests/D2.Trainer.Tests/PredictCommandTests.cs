@@ -11,15 +11,15 @@ namespace D2.Trainer.Tests;
 public class PredictCommandTests
 {
     const int Height = 60, Width = 80;
-    string directory = null!;
-    string modelDirectory = null!;
-    string imagePath = null!;
+    string _directory = null!;
+    string _modelDirectory = null!;
+    string _imagePath = null!;
 
     [OneTimeSetUp]
     public void CreateArtifactAndImage()
     {
-        directory = Path.Combine(Path.GetTempPath(), "d2-predict-tests-" + Guid.NewGuid().ToString("N"));
-        modelDirectory = Path.Combine(directory, "model");
+        _directory = Path.Combine(Path.GetTempPath(), "d2-predict-tests-" + Guid.NewGuid().ToString("N"));
+        _modelDirectory = Path.Combine(_directory, "model");
         // A tiny untrained Mask R-CNN; SCORE_THRESH_TEST 0 so that it still reports detections.
         var cfg = ModelZoo.GetConfig("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
         [
@@ -28,7 +28,7 @@ public class PredictCommandTests
         ]);
         manual_seed(11);
         using (var model = ModelBuilder.Build(cfg))
-            ModelArtifact.Write(modelDirectory, model, cfg, ["balloon"], trainingJobName: "test-job");
+            ModelArtifact.Write(_modelDirectory, model, cfg, ["balloon"], trainingJobName: "test-job");
 
         using var bitmap = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using (var canvas = new SKCanvas(bitmap))
@@ -37,20 +37,20 @@ public class PredictCommandTests
             using var paint = new SKPaint { Color = new SKColor(230, 30, 30) };
             canvas.DrawOval(30, 30, 15, 20, paint);
         }
-        imagePath = Path.Combine(directory, "balloon.png");
+        _imagePath = Path.Combine(_directory, "balloon.png");
         using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        File.WriteAllBytes(imagePath, png.ToArray());
+        File.WriteAllBytes(_imagePath, png.ToArray());
     }
 
     [OneTimeTearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
     [Test]
     public void Writes_the_json_response_and_the_overlay()
     {
-        var json = Path.Combine(directory, "out.json");
-        var overlay = Path.Combine(directory, "vis.png");
-        var (exit, stdout, stderr) = D2Process.Run("predict", "--model", modelDirectory, "--image", imagePath, "--json", json, "--out", overlay);
+        var json = Path.Combine(_directory, "out.json");
+        var overlay = Path.Combine(_directory, "vis.png");
+        var (exit, stdout, stderr) = D2Process.Run("predict", "--model", _modelDirectory, "--image", _imagePath, "--json", json, "--out", overlay);
         Assert.That(exit, Is.Zero, stderr);
         Assert.That(stdout, Does.Contain("out.json").And.Contain("vis.png"));
 
@@ -76,7 +76,7 @@ public class PredictCommandTests
     [Test]
     public void Prints_the_json_response_when_no_file_is_given()
     {
-        var (exit, stdout, stderr) = D2Process.Run("predict", "--model", modelDirectory, "--image", imagePath, "--device", "cpu");
+        var (exit, stdout, stderr) = D2Process.Run("predict", "--model", _modelDirectory, "--image", _imagePath, "--device", "cpu");
         Assert.That(exit, Is.Zero, stderr);
         using var response = JsonDocument.Parse(stdout);
         Assert.That(response.RootElement.GetProperty("image_size").EnumerateArray().Select(v => v.GetInt32()), Is.EqualTo(new[] { Height, Width }));
@@ -85,8 +85,8 @@ public class PredictCommandTests
     [Test]
     public void Missing_model_directory_exits_2_and_names_it()
     {
-        var missing = Path.Combine(directory, "no-such-model");
-        var (exit, _, stderr) = D2Process.Run("predict", "--model", missing, "--image", imagePath);
+        var missing = Path.Combine(_directory, "no-such-model");
+        var (exit, _, stderr) = D2Process.Run("predict", "--model", missing, "--image", _imagePath);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(missing));
     }
@@ -94,11 +94,11 @@ public class PredictCommandTests
     [Test]
     public void Model_directory_without_config_exits_2_and_names_the_file()
     {
-        var incomplete = Path.Combine(directory, "incomplete");
+        var incomplete = Path.Combine(_directory, "incomplete");
         Directory.CreateDirectory(incomplete);
         foreach (var file in new[] { ModelArtifact.WeightsFileName, ModelArtifact.MetadataFileName })
-            File.Copy(Path.Combine(modelDirectory, file), Path.Combine(incomplete, file), overwrite: true);
-        var (exit, _, stderr) = D2Process.Run("predict", "--model", incomplete, "--image", imagePath);
+            File.Copy(Path.Combine(_modelDirectory, file), Path.Combine(incomplete, file), overwrite: true);
+        var (exit, _, stderr) = D2Process.Run("predict", "--model", incomplete, "--image", _imagePath);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(Path.Combine(incomplete, "config.yaml")));
     }
@@ -106,14 +106,14 @@ public class PredictCommandTests
     [Test]
     public void Unreadable_or_missing_image_exits_2_and_names_it()
     {
-        var garbage = Path.Combine(directory, "not-an-image.jpg");
+        var garbage = Path.Combine(_directory, "not-an-image.jpg");
         File.WriteAllText(garbage, "this is text, not a JPEG");
-        var (exit, _, stderr) = D2Process.Run("predict", "--model", modelDirectory, "--image", garbage);
+        var (exit, _, stderr) = D2Process.Run("predict", "--model", _modelDirectory, "--image", garbage);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(garbage));
 
-        var missing = Path.Combine(directory, "missing.png");
-        (exit, _, stderr) = D2Process.Run("predict", "--model", modelDirectory, "--image", missing);
+        var missing = Path.Combine(_directory, "missing.png");
+        (exit, _, stderr) = D2Process.Run("predict", "--model", _modelDirectory, "--image", missing);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(missing));
     }
@@ -121,7 +121,7 @@ public class PredictCommandTests
     [Test]
     public void Missing_arguments_exit_2()
     {
-        var (exit, _, stderr) = D2Process.Run("predict", "--image", imagePath);
+        var (exit, _, stderr) = D2Process.Run("predict", "--image", _imagePath);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("--model"));
     }

@@ -5,24 +5,24 @@ namespace D2.Trainer.Tests;
 /// <summary>`d2 synth-balloons` run as a real process into a temporary folder.</summary>
 public class SynthBalloonsCommandTests
 {
-    string directory = "";
+    string _directory = "";
 
     [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("d2-synth-").FullName;
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("d2-synth-").FullName;
 
     [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
     [Test]
     public void Synth_balloons_writes_train_and_val_with_via_and_coco_json()
     {
-        var (exit, stdout, stderr) = D2Process.Run("synth-balloons", "--out", directory, "--train", "3", "--val", "2", "--seed", "5", "--size", "96x64");
+        var (exit, stdout, stderr) = D2Process.Run("synth-balloons", "--out", _directory, "--train", "3", "--val", "2", "--seed", "5", "--size", "96x64");
 
         Assert.That(exit, Is.Zero, stderr);
         Assert.That(stdout, Does.Contain("train").And.Contain("3 images").And.Contain("seed 5, 96x64"));
         foreach (var (split, count) in new[] { ("train", 3), ("val", 2) })
         {
-            var folder = Path.Combine(directory, split);
+            var folder = Path.Combine(_directory, split);
             Assert.That(Directory.GetFiles(folder, "*.jpg"), Has.Length.EqualTo(count), split);
             using var via = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "via_region_data.json")));
             Assert.That(via.RootElement.EnumerateObject().Count(), Is.EqualTo(count), split);
@@ -37,11 +37,11 @@ public class SynthBalloonsCommandTests
     [TestCase("16x16", "at least 32")]
     public void Synth_balloons_rejects_a_bad_size_with_exit_2(string size, string message)
     {
-        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", directory, "--size", size);
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", _directory, "--size", size);
 
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(message));
-        Assert.That(Directory.EnumerateFileSystemEntries(directory), Is.Empty);
+        Assert.That(Directory.EnumerateFileSystemEntries(_directory), Is.Empty);
     }
 
     [Test]

@@ -16,27 +16,27 @@ public class TrainCommandTests
         "TEST.EVAL_PERIOD", "0", "DATALOADER.NUM_WORKERS", "1",
     ];
 
-    string root = "";
+    string _root = "";
 
     [OneTimeSetUp]
     public void CreateDataset()
     {
-        root = Directory.CreateTempSubdirectory("d2-train-").FullName;
-        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", Path.Combine(root, "datasets", "balloon"), "--train", "6", "--val", "3", "--size", "160x120");
+        _root = Directory.CreateTempSubdirectory("d2-train-").FullName;
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", Path.Combine(_root, "datasets", "balloon"), "--train", "6", "--val", "3", "--size", "160x120");
         Assert.That(exit, Is.Zero, stderr);
     }
 
     [OneTimeTearDown]
-    public void DeleteDataset() => Directory.Delete(root, recursive: true);
+    public void DeleteDataset() => Directory.Delete(_root, recursive: true);
 
     (int Exit, string Stdout, string Stderr) Train(string output, int maxIter, params string[] extra) =>
         D2Process.Run(["train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", "--output", output,
-            "--datasets-root", Path.Combine(root, "datasets"), .. extra, "--opts", .. TinyOpts, "SOLVER.MAX_ITER", maxIter.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            "--datasets-root", Path.Combine(_root, "datasets"), .. extra, "--opts", .. TinyOpts, "SOLVER.MAX_ITER", maxIter.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
     [Test]
     public void Train_writes_the_artifact_metrics_checkpoints_and_evaluation_then_resumes_where_it_stopped()
     {
-        var output = Path.Combine(root, "run");
+        var output = Path.Combine(_root, "run");
         var (exit, stdout, stderr) = Train(output, 4);
         Assert.That(exit, Is.Zero, stderr + stdout);
         foreach (var file in new[] { "config.yaml", "metrics.json", "evaluation.json", "last_checkpoint", "model_0000001.safetensors",
@@ -58,10 +58,10 @@ public class TrainCommandTests
     [Test]
     public void Killed_run_resumes_from_its_last_checkpoint_with_the_same_numbering()
     {
-        var output = Path.Combine(root, "killed");
+        var output = Path.Combine(_root, "killed");
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])[Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"), "train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
-                     "--output", output, "--datasets-root", Path.Combine(root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", "200"])
+                     "--output", output, "--datasets-root", Path.Combine(_root, "datasets"), "--opts", .. TinyOpts, "SOLVER.MAX_ITER", "200"])
             info.ArgumentList.Add(arg);
         using (var process = System.Diagnostics.Process.Start(info)!)
         {
@@ -89,10 +89,10 @@ public class TrainCommandTests
     [Test]
     public void Predict_runs_on_the_trained_artifact()
     {
-        var output = Path.Combine(root, "for-predict");
+        var output = Path.Combine(_root, "for-predict");
         var (exit, stdout, stderr) = Train(output, 2);
         Assert.That(exit, Is.Zero, stderr + stdout);
-        var image = Directory.EnumerateFiles(Path.Combine(root, "datasets", "balloon", "val"), "*.jpg").First();
+        var image = Directory.EnumerateFiles(Path.Combine(_root, "datasets", "balloon", "val"), "*.jpg").First();
         (exit, stdout, stderr) = D2Process.Run("predict", "--model", Path.Combine(output, "model"), "--image", image);
         Assert.That(exit, Is.Zero, stderr);
         Assert.That(stdout, Does.Contain("\"image_size\"").And.Contain("\"pred_boxes\""));
@@ -102,8 +102,8 @@ public class TrainCommandTests
     [TestCase("SOLVER.MAX_ITERATIONS", "5", "SOLVER.MAX_ITERATIONS")]
     public void Bad_dataset_name_or_config_key_exits_2_naming_it(string key, string value, string named)
     {
-        var (exit, _, stderr) = D2Process.Run("train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", "--output", Path.Combine(root, "bad"),
-            "--datasets-root", Path.Combine(root, "datasets"), "--opts", key, value);
+        var (exit, _, stderr) = D2Process.Run("train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", "--output", Path.Combine(_root, "bad"),
+            "--datasets-root", Path.Combine(_root, "datasets"), "--opts", key, value);
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(named));
     }
@@ -111,11 +111,11 @@ public class TrainCommandTests
     [Test]
     public void Missing_image_file_exits_2_naming_the_file()
     {
-        var datasets = Path.Combine(root, "broken");
-        CopyDirectory(Path.Combine(root, "datasets"), datasets);
+        var datasets = Path.Combine(_root, "broken");
+        CopyDirectory(Path.Combine(_root, "datasets"), datasets);
         var victim = Directory.EnumerateFiles(Path.Combine(datasets, "balloon", "train"), "*.jpg").Order(StringComparer.Ordinal).First();
         File.Delete(victim);
-        var (exit, _, stderr) = D2Process.Run("train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", "--output", Path.Combine(root, "broken-out"),
+        var (exit, _, stderr) = D2Process.Run("train", "--config-file", "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", "--output", Path.Combine(_root, "broken-out"),
             "--datasets-root", datasets, "--opts", "SOLVER.MAX_ITER", "2");
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain(Path.GetFileName(victim)));

@@ -17,24 +17,24 @@ namespace D2.Benchmarks.Peer;
 /// </summary>
 internal sealed class OurModel : IDisposable
 {
-    readonly GeneralizedRCNN model;
-    readonly optim.Optimizer optimizer;
-    readonly SKBitmap image;
+    readonly GeneralizedRCNN _model;
+    readonly optim.Optimizer _optimizer;
+    readonly SKBitmap _image;
 
     public OurModel(byte[] rgb, int height, int width, double learningRate)
     {
         var cfg = ConfigLoader.Load("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml",
             ["MODEL.DEVICE", "cpu", "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0", "TEST.DETECTIONS_PER_IMAGE", "100"]);
-        model = ModelBuilder.Build(cfg);
-        ZeroInitResiduals(model);
-        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        _model = ModelBuilder.Build(cfg);
+        ZeroInitResiduals(_model);
+        var trainable = _model.parameters().Where(p => p.requires_grad).ToList();
         TrainableParameters = trainable.Sum(p => p.numel());
-        optimizer = optim.SGD(trainable, learningRate, momentum: 0.9, weight_decay: 1e-4);
-        image = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        _optimizer = optim.SGD(trainable, learningRate, momentum: 0.9, weight_decay: 1e-4);
+        _image = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var rgba = new byte[height * width * 4];
         for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
             (rgba[j], rgba[j + 1], rgba[j + 2], rgba[j + 3]) = (rgb[i], rgb[i + 1], rgb[i + 2], 255);
-        Marshal.Copy(rgba, 0, image.GetPixels(), rgba.Length);
+        Marshal.Copy(rgba, 0, _image.GetPixels(), rgba.Length);
     }
 
     public long TrainableParameters { get; }
@@ -62,15 +62,15 @@ internal sealed class OurModel : IDisposable
     /// <summary>One prediction at <paramref name="shortSide"/>: seconds, stage seconds, detection count.</summary>
     public (double Seconds, IReadOnlyDictionary<string, double> Stages, long Detections) Infer(int shortSide)
     {
-        model.eval();
+        _model.eval();
         var preprocessor = new ImagePreprocessor(shortSide, 1333, "BGR");
         using var profile = StageProfile.Start();
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
         PreprocessedImage input;
         using (StageProfile.Measure("preprocess"))
-            input = preprocessor.Preprocess(image);
-        var result = model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)])[0];
+            input = preprocessor.Preprocess(_image);
+        var result = _model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)])[0];
         var seconds = clock.Elapsed.TotalSeconds;
         return (seconds, new Dictionary<string, double>(profile.Seconds), result.Length);
     }
@@ -78,11 +78,11 @@ internal sealed class OurModel : IDisposable
     /// <summary>Where the detections of one prediction come from (feature ranges, proposals, the box head's funnel), for a count that differs from the peer's.</summary>
     public string Funnel(int shortSide)
     {
-        model.eval();
+        _model.eval();
         using var scope = NewDisposeScope();
-        using var input = new ImagePreprocessor(shortSide, 1333, "BGR").Preprocess(image);
+        using var input = new ImagePreprocessor(shortSide, 1333, "BGR").Preprocess(_image);
         var trace = new InferenceTrace(topProposals: 1);
-        model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)], trace: trace);
+        _model.Inference([new ModelInput(input.Image, Height: input.OriginalHeight, Width: input.OriginalWidth)], trace: trace);
         var features = string.Join(", ", trace.Features.Select(f => $"{f.Name} [{f.Min:G3}, {f.Max:G3}]"));
         var proposals = string.Join(", ", trace.Proposals.Select(p => p.Count));
         var boxHead = string.Join(", ", trace.BoxHead.Select(b => $"{b.Proposals} proposals -> {b.AboveScoreThreshold} above the score threshold -> {b.Detections} detections"));
@@ -92,7 +92,7 @@ internal sealed class OurModel : IDisposable
     /// <summary>The training batch: <paramref name="batch"/> copies of the image resized to <paramref name="shortSide"/>, with <see cref="TrainingTargets"/>.</summary>
     public ModelInput[] TrainingBatch(int shortSide, int batch)
     {
-        using var input = new ImagePreprocessor(shortSide, 1333, "BGR").Preprocess(image);
+        using var input = new ImagePreprocessor(shortSide, 1333, "BGR").Preprocess(_image);
         var (height, width) = ((int)input.Image.shape[1], (int)input.Image.shape[2]);
         var (boxes, classes, polygons) = TrainingTargets(height, width);
         return [.. Enumerable.Range(0, batch).Select(_ =>
@@ -117,16 +117,16 @@ internal sealed class OurModel : IDisposable
     /// <summary>One training step (zero_grad, forward, backward, SGD step): seconds, stage seconds, total loss.</summary>
     public (double Seconds, IReadOnlyDictionary<string, double> Stages, double Loss) Train(IReadOnlyList<ModelInput> batch)
     {
-        model.train();
+        _model.train();
         using var profile = StageProfile.Start();
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        optimizer.zero_grad();
-        var total = model.ForwardTraining(batch).Values.Aggregate((a, b) => a + b);
+        _optimizer.zero_grad();
+        var total = _model.ForwardTraining(batch).Values.Aggregate((a, b) => a + b);
         var forward = clock.Elapsed.TotalSeconds;
         total.backward();
         var backward = clock.Elapsed.TotalSeconds;
-        optimizer.step();
+        _optimizer.step();
         var seconds = clock.Elapsed.TotalSeconds;
         StageProfile.Add("backward", backward - forward);
         StageProfile.Add("optimizer", seconds - backward);
@@ -135,8 +135,8 @@ internal sealed class OurModel : IDisposable
 
     public void Dispose()
     {
-        optimizer.Dispose();
-        model.Dispose();
-        image.Dispose();
+        _optimizer.Dispose();
+        _model.Dispose();
+        _image.Dispose();
     }
 }

@@ -15,9 +15,9 @@ internal sealed class TorchvisionPeer : IDisposable
     const string OpenBlasPthread = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
     static readonly string[] Packages = ["python3-torch", "python3-torchvision", "libopenblas0-pthread"];
 
-    readonly Process process;
+    readonly Process _process;
 
-    TorchvisionPeer(Process process) => this.process = process;
+    TorchvisionPeer(Process process) => _process = process;
 
     /// <summary>Makes sure the peer's packages are importable: installs them with apt-get when missing and running as root.</summary>
     /// <returns>null when ready, else why the peer cannot run here (the caller prints it and skips)</returns>
@@ -98,11 +98,11 @@ internal sealed class TorchvisionPeer : IDisposable
     /// <summary>One request and its reply; a peer that dies or answers with an error throws, naming what it said.</summary>
     public JsonObject Send(JsonObject request)
     {
-        if (process.HasExited)
-            throw new InvalidOperationException($"The torchvision peer exited (code {process.ExitCode}); its error output is above.");
-        process.StandardInput.WriteLine(request.ToJsonString());
-        process.StandardInput.Flush();
-        var line = process.StandardOutput.ReadLine()
+        if (_process.HasExited)
+            throw new InvalidOperationException($"The torchvision peer exited (code {_process.ExitCode}); its error output is above.");
+        _process.StandardInput.WriteLine(request.ToJsonString());
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine()
             ?? throw new InvalidOperationException($"The torchvision peer closed its output during '{request["cmd"]}' (its error output is above).");
         var reply = JsonNode.Parse(line) as JsonObject ?? throw new InvalidOperationException($"The torchvision peer answered '{line}'.");
         if (reply["ok"]?.GetValue<bool>() != true)
@@ -118,18 +118,18 @@ internal sealed class TorchvisionPeer : IDisposable
     {
         try
         {
-            if (!process.HasExited)
+            if (!_process.HasExited)
             {
-                process.StandardInput.WriteLine(JsonSerializer.Serialize(new { cmd = "quit" }));
-                process.StandardInput.Flush();
-                if (!process.WaitForExit(10_000))
-                    process.Kill();
+                _process.StandardInput.WriteLine(JsonSerializer.Serialize(new { cmd = "quit" }));
+                _process.StandardInput.Flush();
+                if (!_process.WaitForExit(10_000))
+                    _process.Kill();
             }
         }
         catch (IOException)
         {
             // The peer is already gone.
         }
-        process.Dispose();
+        _process.Dispose();
     }
 }

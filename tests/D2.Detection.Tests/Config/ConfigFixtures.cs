@@ -9,7 +9,7 @@ internal static class ConfigFixtures
     public const string DefaultDump = "detectron2-default-config.yaml";
 
     /// <summary>Detectron2 v0.6 <c>get_cfg()</c> + <c>merge_from_file(mask_rcnn_R_50_FPN_3x.yaml)</c>, dumped.</summary>
-    public const string MaskRcnn3xDump = "detectron2-config-mask_rcnn_R_50_FPN_3x.yaml";
+    public const string MaskRCNN3xDump = "detectron2-config-mask_rcnn_R_50_FPN_3x.yaml";
 
     public static string PathOf(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "Config", "Fixtures", name);
 

@@ -7,7 +7,7 @@ namespace D2.Detection.Tests.Config;
 public class InferenceConfigTests
 {
     [TestCase(ConfigFixtures.DefaultDump)]
-    [TestCase(ConfigFixtures.MaskRcnn3xDump)]
+    [TestCase(ConfigFixtures.MaskRCNN3xDump)]
     public void Detectron2_dumps_with_anchors_and_aliases_load_for_prediction(string dump)
     {
         var cfg = ConfigLoader.Load(ConfigFixtures.PathOf(dump), purpose: ConfigPurpose.Inference);
@@ -28,7 +28,7 @@ public class InferenceConfigTests
     [TestCase("MODEL.RETINANET.NUM_CLASSES", "3")]
     public void Training_only_settings_load_for_prediction_but_not_for_training(string key, string value)
     {
-        var cfg = ConfigFixtures.LoadDump(ConfigFixtures.MaskRcnn3xDump);
+        var cfg = ConfigFixtures.LoadDump(ConfigFixtures.MaskRCNN3xDump);
         cfg.MergeFromList([key, value]);
         Assert.DoesNotThrow(() => cfg.Validate(ConfigPurpose.Inference));
         Assert.That(() => cfg.Validate(ConfigPurpose.Training), Throws.TypeOf<ConfigException>().With.Message.Contains(key));
@@ -42,7 +42,7 @@ public class InferenceConfigTests
     [TestCase("MODEL.LOAD_PROPOSALS", "True")]
     public void Features_that_change_predictions_are_refused_for_prediction(string key, string value)
     {
-        var cfg = ConfigFixtures.LoadDump(ConfigFixtures.MaskRcnn3xDump);
+        var cfg = ConfigFixtures.LoadDump(ConfigFixtures.MaskRCNN3xDump);
         cfg.MergeFromList([key, value]);
         var error = Assert.Throws<ConfigException>(() => cfg.Validate(ConfigPurpose.Inference))!;
         Assert.That(error.Key, Is.EqualTo(key));

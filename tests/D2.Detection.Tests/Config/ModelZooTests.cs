@@ -4,13 +4,13 @@ namespace D2.Detection.Tests.Config;
 
 public class ModelZooTests
 {
-    private const string MaskRcnn3x = "COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml";
+    private const string MaskRCNN3x = "COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml";
 
     private static readonly string[] DetectronNames =
     [
         "Base-RCNN-FPN.yaml",
         "COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_1x.yaml",
-        MaskRcnn3x,
+        MaskRCNN3x,
         "COCO-InstanceSegmentation/mask_rcnn_R_101_FPN_3x.yaml",
         "COCO-Detection/faster_rcnn_R_50_FPN_1x.yaml",
         "COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml",
@@ -40,17 +40,17 @@ public class ModelZooTests
     public void Resolved_mask_rcnn_R_50_FPN_3x_equals_detectron2_dump_key_by_key()
     {
         var resolved = DefaultConfig.Create();
-        resolved.MergeFromFile(ModelZoo.GetConfigFile(MaskRcnn3x));
-        var detectron2 = ConfigFixtures.LoadDump(ConfigFixtures.MaskRcnn3xDump);
+        resolved.MergeFromFile(ModelZoo.GetConfigFile(MaskRCNN3x));
+        var detectron2 = ConfigFixtures.LoadDump(ConfigFixtures.MaskRCNN3xDump);
 
         Assert.That(resolved.Differences(detectron2), Is.Empty);
-        Assert.That(resolved.Dump(), Is.EqualTo(ConfigFixtures.ExpandedText(ConfigFixtures.MaskRcnn3xDump)));
+        Assert.That(resolved.Dump(), Is.EqualTo(ConfigFixtures.ExpandedText(ConfigFixtures.MaskRCNN3xDump)));
     }
 
     [Test]
     public void Resolved_mask_rcnn_3x_keeps_tuple_keys_as_tuples()
     {
-        var cfg = ModelZoo.GetConfig(MaskRcnn3x);
+        var cfg = ModelZoo.GetConfig(MaskRCNN3x);
 
         Assert.That(cfg["SOLVER.STEPS"], Is.EqualTo(CfgSequence.Tuple(210000L, 250000L)));
         Assert.That(cfg["INPUT.MIN_SIZE_TRAIN"], Is.EqualTo(CfgSequence.Tuple(640L, 672L, 704L, 736L, 768L, 800L)));
@@ -61,7 +61,7 @@ public class ModelZooTests
     [Test]
     public void Zoo_variants_differ_from_mask_rcnn_3x_only_where_detectron2_says()
     {
-        var mask3x = ModelZoo.GetConfig(MaskRcnn3x);
+        var mask3x = ModelZoo.GetConfig(MaskRCNN3x);
 
         Assert.That(ModelZoo.GetConfig("COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml").Differences(mask3x), Is.EqualTo(new[] { "MODEL.MASK_ON: False != True" }));
         Assert.That(ModelZoo.GetConfig("COCO-InstanceSegmentation/mask_rcnn_R_101_FPN_3x.yaml").Differences(mask3x), Is.EquivalentTo(new[]
@@ -79,9 +79,9 @@ public class ModelZooTests
     [Test]
     public void Zoo_names_resolve_with_or_without_yaml_and_scheme()
     {
-        Assert.That(ModelZoo.GetConfigFile(MaskRcnn3x), Is.EqualTo("model-zoo://" + MaskRcnn3x));
-        Assert.That(ModelZoo.GetConfigFile("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x"), Is.EqualTo("model-zoo://" + MaskRcnn3x));
-        Assert.That(ModelZoo.GetConfigFile("model-zoo://" + MaskRcnn3x), Is.EqualTo("model-zoo://" + MaskRcnn3x));
+        Assert.That(ModelZoo.GetConfigFile(MaskRCNN3x), Is.EqualTo("model-zoo://" + MaskRCNN3x));
+        Assert.That(ModelZoo.GetConfigFile("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x"), Is.EqualTo("model-zoo://" + MaskRCNN3x));
+        Assert.That(ModelZoo.GetConfigFile("model-zoo://" + MaskRCNN3x), Is.EqualTo("model-zoo://" + MaskRCNN3x));
     }
 
     [Test]
@@ -99,7 +99,7 @@ public class ModelZooTests
         var error = Assert.Throws<ConfigException>(() => ModelZoo.GetConfigFile("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_9x"));
 
         Assert.That(error!.Message, Does.Contain("mask_rcnn_R_50_FPN_9x"));
-        Assert.That(error.Message, Does.Contain(MaskRcnn3x));
+        Assert.That(error.Message, Does.Contain(MaskRCNN3x));
         Assert.That(error.Message, Does.Contain("COCO-Detection/faster_rcnn_R_101_FPN_3x.yaml"));
     }
 

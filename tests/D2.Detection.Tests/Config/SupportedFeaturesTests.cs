@@ -14,7 +14,7 @@ public class SupportedFeaturesTests
     [Test]
     public void Detectron2_dump_of_mask_rcnn_validates()
     {
-        var cfg = ConfigFixtures.LoadDump(ConfigFixtures.MaskRcnn3xDump);
+        var cfg = ConfigFixtures.LoadDump(ConfigFixtures.MaskRCNN3xDump);
 
         Assert.DoesNotThrow(cfg.Validate);
     }

@@ -14,30 +14,30 @@ namespace D2.Detection.Tests.DataPipeline;
 /// <summary>The training loader: deterministic batches under a seed whatever the threads do, errors that name the file, clean disposal.</summary>
 public class DataLoaderTests
 {
-    TempFolder folder = null!;
-    DatasetRecord[] records = null!;
+    TempFolder _folder = null!;
+    DatasetRecord[] _records = null!;
 
     [OneTimeSetUp]
     public void WriteImages()
     {
-        folder = new TempFolder();
+        _folder = new TempFolder();
         // Ten small images, landscape and portrait, each with one box in its middle.
         (int H, int W)[] sizes = [(12, 18), (18, 12), (14, 20), (20, 14), (16, 16), (10, 24), (24, 10), (12, 13), (13, 12), (15, 22)];
-        records = sizes.Select((s, i) =>
+        _records = sizes.Select((s, i) =>
         {
-            var file = folder.Write($"image{i}.png", Encode(Noise(s.H, s.W, i), s.H, s.W, SKEncodedImageFormat.Png));
+            var file = _folder.Write($"image{i}.png", Encode(Noise(s.H, s.W, i), s.H, s.W, SKEncodedImageFormat.Png));
             return new DatasetRecord(file, s.H, s.W, i, [new DatasetAnnotation([2, 2, s.W - 3, s.H - 4], i % 3)]);
         }).ToArray();
     }
 
     [OneTimeTearDown]
-    public void DeleteImages() => folder.Dispose();
+    public void DeleteImages() => _folder.Dispose();
 
     static DatasetMapper SmallMapper() =>
         new(true, [new ResizeShortestEdge([8, 10, 12], 20, ShortEdgeSampling.Choice), new RandomFlip(0.5)], "BGR");
 
     DataLoader Loader(int workers, long seed = 11, bool grouping = true) =>
-        new(records, SmallMapper().Map, new TrainingSampler(records.Length, seed: 3), batchSize: 3, grouping, workers, seed);
+        new(_records, SmallMapper().Map, new TrainingSampler(_records.Length, seed: 3), batchSize: 3, grouping, workers, seed);
 
     // Everything a batch carries, as text: file, image bytes, boxes.
     static List<string> Describe(DataLoader loader, int batches)
@@ -90,7 +90,7 @@ public class DataLoaderTests
     public void Without_grouping_batches_follow_the_sampler_order()
     {
         using var loader = Loader(workers: 2, grouping: false);
-        var order = new TrainingSampler(records.Length, seed: 3).Take(9).ToArray();
+        var order = new TrainingSampler(_records.Length, seed: 3).Take(9).ToArray();
 
         var files = Enumerable.Range(0, 3).SelectMany(_ =>
         {
@@ -104,8 +104,8 @@ public class DataLoaderTests
     [Test]
     public void A_worker_error_reaches_the_consumer_naming_the_file()
     {
-        var missing = Path.Combine(folder.Path, "missing.png");
-        DatasetRecord[] withMissing = [records[0], records[1], new DatasetRecord(missing, 10, 10, 99, []), records[2]];
+        var missing = Path.Combine(_folder.Path, "missing.png");
+        DatasetRecord[] withMissing = [_records[0], _records[1], new DatasetRecord(missing, 10, 10, 99, []), _records[2]];
         using var loader = new DataLoader(withMissing, SmallMapper().Map, new TrainingSampler(4, shuffle: false), 2,
             aspectRatioGrouping: false, numWorkers: 2);
 
@@ -122,13 +122,13 @@ public class DataLoaderTests
     public void Dispose_mid_stream_returns_promptly_and_frees_every_item_not_handed_out()
     {
         var made = new System.Collections.Concurrent.ConcurrentBag<Tensor>();
-        var loader = new DataLoader(records, (record, random) =>
+        var loader = new DataLoader(_records, (record, random) =>
         {
             Thread.Sleep(5);
             var image = zeros(3, 4, 4, ScalarType.Byte);
             made.Add(image);
             return new ModelInput(image, null, record.Height, record.Width);
-        }, new TrainingSampler(records.Length), batchSize: 2, aspectRatioGrouping: true, numWorkers: 3, prefetch: 8);
+        }, new TrainingSampler(_records.Length), batchSize: 2, aspectRatioGrouping: true, numWorkers: 3, prefetch: 8);
         loader.Next().Dispose();
         Thread.Sleep(50); // let the workers fill the prefetch window
 
@@ -145,11 +145,11 @@ public class DataLoaderTests
     public void Dispose_wakes_a_consumer_waiting_for_a_batch()
     {
         using var release = new ManualResetEventSlim();
-        var loader = new DataLoader(records, (record, random) =>
+        var loader = new DataLoader(_records, (record, random) =>
         {
             release.Wait(TimeSpan.FromSeconds(2));
             return new ModelInput(zeros(3, 4, 4, ScalarType.Byte), null, record.Height, record.Width);
-        }, new TrainingSampler(records.Length), batchSize: 2, numWorkers: 2);
+        }, new TrainingSampler(_records.Length), batchSize: 2, numWorkers: 2);
         // Dedicated threads, and waits on their states rather than on sleeps, so that a loaded machine cannot reorder the steps.
         Exception? consumed = null;
         var consumer = new Thread(() =>
@@ -174,11 +174,11 @@ public class DataLoaderTests
     [Test]
     public void Data_time_measures_the_wait_for_mapping()
     {
-        using var loader = new DataLoader(records, (record, random) =>
+        using var loader = new DataLoader(_records, (record, random) =>
         {
             Thread.Sleep(30);
             return new ModelInput(zeros(3, 4, 4, ScalarType.Byte), null, record.Height, record.Width);
-        }, new TrainingSampler(records.Length), batchSize: 2, aspectRatioGrouping: false, numWorkers: 1);
+        }, new TrainingSampler(_records.Length), batchSize: 2, aspectRatioGrouping: false, numWorkers: 1);
 
         using var batch = loader.Next();
 
@@ -192,8 +192,8 @@ public class DataLoaderTests
         var cfg = DefaultConfig.Create();
         cfg.MergeFromList(["INPUT.MIN_SIZE_TRAIN", "(8,)", "INPUT.MAX_SIZE_TRAIN", "20", "SOLVER.IMS_PER_BATCH", "2",
             "DATALOADER.NUM_WORKERS", "2", "SEED", "5"]);
-        var crowdOnly = records[4] with { Annotations = [new DatasetAnnotation([0, 0, 4, 4], 0, IsCrowd: true)] };
-        DatasetRecord[] dataset = [.. records[..4], crowdOnly, .. records[5..]];
+        var crowdOnly = _records[4] with { Annotations = [new DatasetAnnotation([0, 0, 4, 4], 0, IsCrowd: true)] };
+        DatasetRecord[] dataset = [.. _records[..4], crowdOnly, .. _records[5..]];
 
         using var loader = DetectionDataLoaders.BuildTrainLoader(cfg, dataset, log: TextWriter.Null);
         var seen = new List<DatasetRecord>();
@@ -217,7 +217,7 @@ public class DataLoaderTests
         cfg.MergeFromList(["INPUT.MIN_SIZE_TEST", "8", "INPUT.MAX_SIZE_TEST", "20"]);
 
         var seen = new List<long>();
-        foreach (var item in DetectionDataLoaders.BuildTestLoader(cfg, records))
+        foreach (var item in DetectionDataLoaders.BuildTestLoader(cfg, _records))
         {
             using (item)
             {
@@ -228,6 +228,6 @@ public class DataLoaderTests
             }
         }
 
-        Assert.That(seen, Is.EqualTo(records.Select(r => r.ImageId)));
+        Assert.That(seen, Is.EqualTo(_records.Select(r => r.ImageId)));
     }
 }

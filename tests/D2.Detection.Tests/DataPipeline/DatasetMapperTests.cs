@@ -11,24 +11,24 @@ namespace D2.Detection.Tests.DataPipeline;
 /// <summary>Detectron2's DatasetMapper: image, augmentation, and training targets with crowd and empty instances removed.</summary>
 public class DatasetMapperTests
 {
-    TempFolder folder = null!;
-    string file = null!;
+    TempFolder _folder = null!;
+    string _file = null!;
 
     [SetUp]
     public void WriteImage()
     {
-        folder = new TempFolder();
-        file = folder.Write("40x60.png", Encode(Noise(40, 60, 5), 40, 60, SKEncodedImageFormat.Png));
+        _folder = new TempFolder();
+        _file = _folder.Write("40x60.png", Encode(Noise(40, 60, 5), 40, 60, SKEncodedImageFormat.Png));
     }
 
     [TearDown]
-    public void DeleteImage() => folder.Dispose();
+    public void DeleteImage() => _folder.Dispose();
 
     // Resize to half (short edge 40 -> 20: 20 x 30), then always flip horizontally.
     static DatasetMapper HalveAndFlip(bool masks, string maskFormat = "polygon", bool isTrain = true) =>
         new(isTrain, [new ResizeShortestEdge([20], 1000, ShortEdgeSampling.Choice), new RandomFlip(1.0)], "BGR", masks, maskFormat);
 
-    DatasetRecord Record(params DatasetAnnotation[] annotations) => new(file, 40, 60, 7, annotations);
+    DatasetRecord Record(params DatasetAnnotation[] annotations) => new(_file, 40, 60, 7, annotations);
 
     static readonly DatasetAnnotation Kept = new([10, 10, 30, 20], 1, Polygons: [[10, 10, 30, 10, 30, 20, 10, 20]]);
     static readonly DatasetAnnotation Crowd = new([0, 0, 5, 5], 2, IsCrowd: true, Polygons: [[0, 0, 5, 0, 5, 5]]);
@@ -129,7 +129,7 @@ public class DatasetMapperTests
         var input = HalveAndFlip(masks: false).Map(Record(Kept), new Random(0));
         using var scope = NewDisposeScope();
 
-        var decoded = ImageDecoder.ReadImage(file, "BGR");
+        var decoded = ImageDecoder.ReadImage(_file, "BGR");
         var expected = new HFlipTransform(30).ApplyImage(new ResizeTransform(40, 60, 20, 30).ApplyImage(decoded)).ToTensor();
         Assert.That(input.Image.shape, Is.EqualTo(expected.shape));
         Assert.That(input.Image.data<byte>().ToArray(), Is.EqualTo(expected.data<byte>().ToArray()));
@@ -161,10 +161,10 @@ public class DatasetMapperTests
     [Test]
     public void A_record_whose_size_disagrees_with_its_image_fails_naming_the_file()
     {
-        var wrong = new DatasetRecord(file, 41, 60, 7, []);
+        var wrong = new DatasetRecord(_file, 41, 60, 7, []);
 
         Assert.That(() => HalveAndFlip(masks: false).Map(wrong, new Random(0)),
-            Throws.TypeOf<ImageDecodeException>().With.Message.Contains(file));
+            Throws.TypeOf<ImageDecodeException>().With.Message.Contains(_file));
     }
 
     [Test]
@@ -173,6 +173,6 @@ public class DatasetMapperTests
         var rleOnly = new DatasetAnnotation([10, 10, 30, 20], 5, Mask: Rle.Encode(new byte[40 * 60], 40, 60));
 
         Assert.That(() => HalveAndFlip(masks: true).Map(Record(rleOnly), new Random(0)),
-            Throws.InvalidOperationException.With.Message.Contains(file).And.Message.Contains("bitmask"));
+            Throws.InvalidOperationException.With.Message.Contains(_file).And.Message.Contains("bitmask"));
     }
 }

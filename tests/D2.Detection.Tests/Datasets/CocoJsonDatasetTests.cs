@@ -21,27 +21,27 @@ public class CocoJsonDatasetTests
             "segmentation": {"size": [20, 30], "counts": "COMPRESSED"}}]}
         """;
 
-    DatasetFolder folder = null!;
-    StringWriter log = null!;
+    DatasetFolder _folder = null!;
+    StringWriter _log = null!;
 
     [SetUp]
     public void CreateFolder()
     {
-        folder = new DatasetFolder();
-        log = new StringWriter();
+        _folder = new DatasetFolder();
+        _log = new StringWriter();
     }
 
     [TearDown]
     public void DeleteFolder()
     {
-        folder.Dispose();
-        log.Dispose();
+        _folder.Dispose();
+        _log.Dispose();
     }
 
     static readonly Rle CompressedMask = new(20, 30, [2, 3, 595]);
 
     (List<Data.DatasetRecord> Records, Data.DatasetMetadata Metadata) Load(string json, string datasetName = "my_dataset") =>
-        CocoJsonDataset.Load(folder.Write("instances.json", json), folder.PathOf("images"), datasetName, log);
+        CocoJsonDataset.Load(_folder.Write("instances.json", json), _folder.PathOf("images"), datasetName, _log);
 
     string WithCompressedMask => Dataset.Replace("COMPRESSED", CompressedMask.ToCompressedString(), StringComparison.Ordinal);
 
@@ -53,9 +53,9 @@ public class CocoJsonDatasetTests
         Assert.That(metadata.ThingClasses, Is.EqualTo(new[] { "person", "airplane", "toothbrush" }));
         Assert.That(metadata.ThingDatasetIdToContiguousId, Is.EquivalentTo(new Dictionary<int, int> { [1] = 0, [5] = 1, [90] = 2 }));
         Assert.That(records.SelectMany(r => r.Annotations).Select(a => a.CategoryId), Is.EqualTo(new[] { 1, 2, 0 }));
-        Assert.That((metadata.Name, metadata.JsonFile), Is.EqualTo(("my_dataset", folder.PathOf("instances.json"))));
+        Assert.That((metadata.Name, metadata.JsonFile), Is.EqualTo(("my_dataset", _folder.PathOf("instances.json"))));
         // Detectron2 warns about the remapping for datasets whose ids are not 1..K, except COCO itself.
-        Assert.That(log.ToString(), Does.Contain("Category ids in annotations are not in [1, #categories]"));
+        Assert.That(_log.ToString(), Does.Contain("Category ids in annotations are not in [1, #categories]"));
     }
 
     [Test]
@@ -63,7 +63,7 @@ public class CocoJsonDatasetTests
     {
         Load(WithCompressedMask, "coco_2017_val");
 
-        Assert.That(log.ToString(), Does.Not.Contain("Category ids"));
+        Assert.That(_log.ToString(), Does.Not.Contain("Category ids"));
     }
 
     [Test]
@@ -72,10 +72,10 @@ public class CocoJsonDatasetTests
         var (records, _) = Load(WithCompressedMask);
 
         Assert.That(records.Select(r => (r.ImageId, r.Height, r.Width)), Is.EqualTo(new[] { (3L, 20, 30), (7L, 40, 60) }));
-        Assert.That(records[0].FileName, Is.EqualTo(Path.Combine(folder.Root, "images", "sub", "a.jpg")));
+        Assert.That(records[0].FileName, Is.EqualTo(Path.Combine(_folder.Root, "images", "sub", "a.jpg")));
         Assert.That(records[0].Annotations[0].BboxXyxy, Is.EqualTo(new[] { 1.5, 2.5, 4.5, 6.5 }));
         Assert.That(records[1].Annotations[0].BboxXyxy, Is.EqualTo(new double[] { 10, 20, 15, 28 }));
-        Assert.That(log.ToString(), Does.Contain("Loaded 2 images in COCO format from"));
+        Assert.That(_log.ToString(), Does.Contain("Loaded 2 images in COCO format from"));
     }
 
     [Test]
@@ -114,8 +114,8 @@ public class CocoJsonDatasetTests
         Assert.That(annotations[0].Polygons, Is.EqualTo(new[] { new double[] { 0, 0, 4, 0, 4, 4 } }));
         // An empty list is "no segmentation" in Detectron2 (`if segm:`): the box-only instance stays.
         Assert.That((annotations[1].Polygons, annotations[1].Mask), Is.EqualTo(((IReadOnlyList<double[]>?)null, (Rle?)null)));
-        Assert.That(log.ToString(), Does.Contain("WARNING").And.Contain("annotation id 21").And.Not.Contain("annotation id 22"));
-        Assert.That(log.ToString(), Does.Contain("Filtered out 1 instances without valid segmentation"));
+        Assert.That(_log.ToString(), Does.Contain("WARNING").And.Contain("annotation id 21").And.Not.Contain("annotation id 22"));
+        Assert.That(_log.ToString(), Does.Contain("Filtered out 1 instances without valid segmentation"));
     }
 
     [Test]
@@ -131,7 +131,7 @@ public class CocoJsonDatasetTests
         var (records, _) = Load(json);
 
         Assert.That(records[0].Annotations, Has.Count.EqualTo(1));
-        Assert.That(log.ToString(), Does.Contain("contains 2 annotations, but only 1 of them match to images in the file"));
+        Assert.That(_log.ToString(), Does.Contain("contains 2 annotations, but only 1 of them match to images in the file"));
     }
 
     [TestCase("""{"id": 5, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "ignore": 1}""", "\"ignore\" in COCO json files is not supported")]
@@ -147,7 +147,7 @@ public class CocoJsonDatasetTests
 
         var error = Assert.Throws<DatasetException>(() => Load(json));
 
-        Assert.That(error.Message, Does.StartWith(folder.PathOf("instances.json")).And.Contain(message));
+        Assert.That(error.Message, Does.StartWith(_folder.PathOf("instances.json")).And.Contain(message));
     }
 
     [Test]
@@ -166,9 +166,9 @@ public class CocoJsonDatasetTests
     [Test]
     public void Load_names_a_missing_file()
     {
-        var path = folder.PathOf("absent.json");
+        var path = _folder.PathOf("absent.json");
 
-        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, folder.Root, "x", log));
+        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, _folder.Root, "x", _log));
 
         Assert.That(error.Message, Is.EqualTo($"{path}: file not found"));
         Assert.That(error.SourceName, Is.EqualTo(path));
@@ -177,9 +177,9 @@ public class CocoJsonDatasetTests
     [Test]
     public void Load_names_malformed_json_with_its_line()
     {
-        var path = folder.Write("broken.json", "{\"images\": [\n  {\"id\": 1,, }\n]}");
+        var path = _folder.Write("broken.json", "{\"images\": [\n  {\"id\": 1,, }\n]}");
 
-        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, folder.Root, "x", log));
+        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, _folder.Root, "x", _log));
 
         Assert.That(error.Message, Does.StartWith(path).And.Contain("not valid JSON (line 2"));
     }
@@ -191,6 +191,6 @@ public class CocoJsonDatasetTests
 
         var error = Assert.Throws<DatasetException>(() => Load(json));
 
-        Assert.That(error.Message, Is.EqualTo($"{folder.PathOf("instances.json")}: images[0] has no \"height\" field"));
+        Assert.That(error.Message, Is.EqualTo($"{_folder.PathOf("instances.json")}: images[0] has no \"height\" field"));
     }
 }

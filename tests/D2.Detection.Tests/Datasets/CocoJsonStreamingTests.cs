@@ -37,17 +37,17 @@ public class CocoJsonStreamingTests
          "categories": [{"supercategory": "s", "id": 90, "name": "tooth\u00adbrush"}, {"id": 1, "name": "person"}, {"id": 5, "name": "airplane"}]}
         """;
 
-    DatasetFolder folder = null!;
+    DatasetFolder _folder = null!;
 
     [SetUp]
-    public void CreateFolder() => folder = new DatasetFolder();
+    public void CreateFolder() => _folder = new DatasetFolder();
 
     [TearDown]
-    public void DeleteFolder() => folder.Dispose();
+    public void DeleteFolder() => _folder.Dispose();
 
     static readonly string CompressedMask = new D2.Detection.Structures.Rle(20, 30, [2, 3, 595]).ToCompressedString();
 
-    string WriteRich() => folder.Write("instances.json", Rich.Replace("COMPRESSED", CompressedMask, StringComparison.Ordinal));
+    string WriteRich() => _folder.Write("instances.json", Rich.Replace("COMPRESSED", CompressedMask, StringComparison.Ordinal));
 
     [Test]
     public void Streaming_gives_the_document_readers_records_and_log_at_every_buffer_size()
@@ -61,7 +61,7 @@ public class CocoJsonStreamingTests
             foreach (var splitFrom in new[] { 0, long.MaxValue })
             {
                 var log = new StringWriter();
-                var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.PathOf("images"), "my_dataset", log, bufferSize, splitFrom);
+                var streamed = CocoJsonDataset.TryLoadStreaming(path, _folder.PathOf("images"), "my_dataset", log, bufferSize, splitFrom);
 
                 var what = $"buffer {bufferSize}, {(splitFrom == 0 ? "two threads" : "one thread")}";
                 Assert.That(streamed, Is.Not.Null, $"{what}: the streaming pass handed a valid file to the document reader");
@@ -75,10 +75,10 @@ public class CocoJsonStreamingTests
     {
         var path = WriteRich();
 
-        var (records, metadata) = CocoJsonDataset.Load(path, folder.PathOf("images"), "coco_x", TextWriter.Null);
+        var (records, metadata) = CocoJsonDataset.Load(path, _folder.PathOf("images"), "coco_x", TextWriter.Null);
 
         Assert.That(records.Select(r => r.ImageId), Is.EqualTo(new[] { 3L, 7L, 12L }));
-        Assert.That(records[1].FileName, Is.EqualTo(Path.Combine(folder.PathOf("images"), "café", "日本 \"q\".jpg")));
+        Assert.That(records[1].FileName, Is.EqualTo(Path.Combine(_folder.PathOf("images"), "café", "日本 \"q\".jpg")));
         Assert.That(records[2].Annotations, Is.Empty);
         Assert.That(metadata.ThingClasses, Is.EqualTo(new[] { "person", "airplane", "tooth\u00adbrush" }));
         var first = records[1].Annotations[0];
@@ -107,7 +107,7 @@ public class CocoJsonStreamingTests
             + $"\"segmentation\": [[{(i == 150 ? polygon : "0, 0, 4, 0, 4, 4")}]]}}"));
         var images = string.Join(",\n", Enumerable.Range(1, shape == "images" ? 3000 : 3).Select(i =>
             $$"""{"id": {{i}}, "file_name": "{{i}}.jpg", "height": 9, "width": 9}"""));
-        var path = folder.Write("big.json", $$"""
+        var path = _folder.Write("big.json", $$"""
             {"images": [{{images}}],
              "annotations": [{{annotations}}], "categories": [{"id": 1, "name": "thing"}]}
             """);
@@ -116,7 +116,7 @@ public class CocoJsonStreamingTests
 
         var content = CocoJsonStream.Read(path, 1024, out var report, splitFrom: 0);
         var log = new StringWriter();
-        var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.PathOf("images"), "big", log, 1024, splitFrom: 0);
+        var streamed = CocoJsonDataset.TryLoadStreaming(path, _folder.PathOf("images"), "big", log, 1024, splitFrom: 0);
 
         Assert.That(content, Is.Not.Null);
         Assert.That(report.Split, Is.EqualTo(split));
@@ -138,14 +138,14 @@ public class CocoJsonStreamingTests
     public void Invalid_json_is_reported_with_the_document_readers_line_and_position(string json)
     {
         var pad = string.Concat(Enumerable.Range(1, 40).Select(i => $$"""{"id": {{i}}, "image_id": 5, "bbox": [0, 0, 1, 1]},""" + "\n"));
-        var path = folder.Write("broken.json", json.Replace("PAD", pad, StringComparison.Ordinal));
+        var path = _folder.Write("broken.json", json.Replace("PAD", pad, StringComparison.Ordinal));
         var expected = Assert.Throws<DatasetException>(() => LoadWithDocument(path, "x"))!.Message;
         Assert.That(expected, Does.Contain("is not valid JSON (line"));
 
         foreach (var bufferSize in new[] { 1, 2, 3, 7, 64, 1000, CocoJsonStream.DefaultBufferSize })
             foreach (var splitFrom in new[] { 0, long.MaxValue })
             {
-                var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.TryLoadStreaming(path, folder.Root, "x", TextWriter.Null, bufferSize, splitFrom));
+                var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.TryLoadStreaming(path, _folder.Root, "x", TextWriter.Null, bufferSize, splitFrom));
                 Assert.That(error!.Message, Is.EqualTo(expected), $"buffer {bufferSize}, split from {splitFrom}");
             }
     }
@@ -169,21 +169,21 @@ public class CocoJsonStreamingTests
     [TestCase("""{"images": [], "categories": [], "images": [{"id": 1, "file_name": "a.jpg", "height": 10, "width": 10}]}""", null)]
     public void Files_the_streaming_pass_does_not_take_go_to_the_document_reader_with_its_result(string json, string? message)
     {
-        var path = folder.Write("instances.json", json);
+        var path = _folder.Write("instances.json", json);
 
-        var streamed = CocoJsonDataset.TryLoadStreaming(path, folder.Root, "x", TextWriter.Null);
+        var streamed = CocoJsonDataset.TryLoadStreaming(path, _folder.Root, "x", TextWriter.Null);
 
         Assert.That(streamed, Is.Null);
         if (message is null)
         {
             var (expected, expectedLog) = LoadWithDocument(path, "x");
             var log = new StringWriter();
-            Assert.That(Dump(CocoJsonDataset.Load(path, folder.PathOf("images"), "x", log)), Is.EqualTo(expected));
+            Assert.That(Dump(CocoJsonDataset.Load(path, _folder.PathOf("images"), "x", log)), Is.EqualTo(expected));
             Assert.That(log.ToString(), Is.EqualTo(expectedLog));
             return;
         }
         var expectedError = Assert.Throws<DatasetException>(() => LoadWithDocument(path, "x"))!.Message;
-        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, folder.Root, "x", TextWriter.Null));
+        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, _folder.Root, "x", TextWriter.Null));
         Assert.That(error!.Message, Is.EqualTo(expectedError).And.Contain(message));
     }
 
@@ -192,13 +192,13 @@ public class CocoJsonStreamingTests
     {
         // Categories 3 and 8 are not 1..K (a remap warning) and annotation 5 names category 4: the document reader
         // warns, then fails; the streaming pass must not have warned before handing over.
-        var path = folder.Write("instances.json", """
+        var path = _folder.Write("instances.json", """
             {"images": [{"id": 1, "file_name": "a.jpg", "height": 10, "width": 10}], "categories": [{"id": 3, "name": "a"}, {"id": 8, "name": "b"}],
              "annotations": [{"id": 5, "image_id": 1, "category_id": 4, "bbox": [0, 0, 1, 1]}]}
             """);
         var log = new StringWriter();
 
-        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, folder.Root, "mine", log));
+        var error = Assert.Throws<DatasetException>(() => CocoJsonDataset.Load(path, _folder.Root, "mine", log));
 
         Assert.That(error!.Message, Does.Contain("has category_id 4, which is not in \"categories\""));
         Assert.That(log.ToString().Split('\n').Count(l => l.Contains("Category ids in annotations", StringComparison.Ordinal)), Is.EqualTo(1));

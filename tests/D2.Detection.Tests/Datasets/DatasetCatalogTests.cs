@@ -15,37 +15,37 @@ public class DatasetCatalogTests
         {"b.jpg1": {"filename": "b.jpg", "regions": {"0": {"shape_attributes": {"name": "polygon", "all_points_x": [1, 5, 5], "all_points_y": [1, 1, 5]}}}}}
         """;
 
-    DatasetFolder folder = null!;
-    StringWriter log = null!;
+    DatasetFolder _folder = null!;
+    StringWriter _log = null!;
 
     [SetUp]
     public void CreateFolder()
     {
-        folder = new DatasetFolder();
-        log = new StringWriter();
+        _folder = new DatasetFolder();
+        _log = new StringWriter();
     }
 
     [TearDown]
     public void DeleteFolder()
     {
-        folder.Dispose();
-        log.Dispose();
+        _folder.Dispose();
+        _log.Dispose();
     }
 
     [Test]
     public void Builtin_coco_and_balloon_names_resolve_under_the_datasets_root()
     {
-        folder.Write("coco/annotations/instances_val2017.json", Coco);
-        folder.Write("balloon/train/via_region_data.json", Via);
-        folder.WriteJpeg("balloon/train/b.jpg", 8, 6);
-        var catalog = new DatasetCatalog(folder.Root, log);
+        _folder.Write("coco/annotations/instances_val2017.json", Coco);
+        _folder.Write("balloon/train/via_region_data.json", Via);
+        _folder.WriteJpeg("balloon/train/b.jpg", 8, 6);
+        var catalog = new DatasetCatalog(_folder.Root, _log);
 
         var (coco, cocoMetadata) = catalog.Get("coco_2017_val");
         var (balloon, balloonMetadata) = catalog.Get("balloon_train");
 
-        Assert.That(coco[0].FileName, Is.EqualTo(folder.PathOf("coco/val2017/000000000001.jpg")));
+        Assert.That(coco[0].FileName, Is.EqualTo(_folder.PathOf("coco/val2017/000000000001.jpg")));
         Assert.That((cocoMetadata.Name, cocoMetadata.ThingClasses[0]), Is.EqualTo(("coco_2017_val", "person")));
-        Assert.That(balloon[0].FileName, Is.EqualTo(folder.PathOf("balloon/train/b.jpg")));
+        Assert.That(balloon[0].FileName, Is.EqualTo(_folder.PathOf("balloon/train/b.jpg")));
         Assert.That((balloon[0].Height, balloon[0].Width), Is.EqualTo((6, 8)));
         Assert.That((balloonMetadata.Name, balloonMetadata.ThingClasses[0]), Is.EqualTo(("balloon_train", "balloon")));
         Assert.That(catalog.Names, Is.EqualTo(new[] { "balloon_train", "balloon_val", "coco_2017_train", "coco_2017_val" }));
@@ -54,8 +54,8 @@ public class DatasetCatalogTests
     [Test]
     public void Get_of_an_unknown_name_lists_the_registered_names()
     {
-        var catalog = new DatasetCatalog(folder.Root, log);
-        catalog.Register("kites_train", folder.PathOf("kites.json"), folder.Root);
+        var catalog = new DatasetCatalog(_folder.Root, _log);
+        catalog.Register("kites_train", _folder.PathOf("kites.json"), _folder.Root);
 
         var error = Assert.Throws<DatasetException>(() => catalog.Get("baloon_train"));
 
@@ -66,35 +66,35 @@ public class DatasetCatalogTests
     [Test]
     public void Get_of_a_builtin_name_whose_files_are_absent_names_the_expected_path_and_the_root_variable()
     {
-        var catalog = new DatasetCatalog(folder.Root, log);
+        var catalog = new DatasetCatalog(_folder.Root, _log);
 
         var error = Assert.Throws<DatasetException>(() => catalog.Get("coco_2017_train"));
 
-        Assert.That(error.SourceName, Is.EqualTo(folder.PathOf("coco/annotations/instances_train2017.json")));
+        Assert.That(error.SourceName, Is.EqualTo(_folder.PathOf("coco/annotations/instances_train2017.json")));
         Assert.That(error.Message, Does.Contain("file not found").And.Contain(DatasetCatalog.DatasetsRootVariable));
     }
 
     [Test]
     public void Register_detects_coco_and_via_json()
     {
-        var catalog = new DatasetCatalog(folder.Root, log);
-        catalog.Register("mine_coco", folder.Write("custom/coco.json", Coco), folder.PathOf("custom/images"));
-        catalog.Register("mine_via", folder.Write("custom/via.json", Via), folder.PathOf("custom"), className: "kite");
-        folder.WriteJpeg("custom/b.jpg", 8, 6);
+        var catalog = new DatasetCatalog(_folder.Root, _log);
+        catalog.Register("mine_coco", _folder.Write("custom/coco.json", Coco), _folder.PathOf("custom/images"));
+        catalog.Register("mine_via", _folder.Write("custom/via.json", Via), _folder.PathOf("custom"), className: "kite");
+        _folder.WriteJpeg("custom/b.jpg", 8, 6);
 
         var (coco, cocoMetadata) = catalog.Get("mine_coco");
         var (via, viaMetadata) = catalog.Get("mine_via");
 
-        Assert.That((coco[0].FileName, cocoMetadata.ThingClasses[0]), Is.EqualTo((folder.PathOf("custom/images/000000000001.jpg"), "person")));
+        Assert.That((coco[0].FileName, cocoMetadata.ThingClasses[0]), Is.EqualTo((_folder.PathOf("custom/images/000000000001.jpg"), "person")));
         Assert.That((via[0].Annotations[0].Polygons![0][0], viaMetadata.ThingClasses[0]), Is.EqualTo((1.5, "kite")));
     }
 
     [Test]
     public void Register_of_a_taken_name_is_an_error()
     {
-        var catalog = new DatasetCatalog(folder.Root, log);
+        var catalog = new DatasetCatalog(_folder.Root, _log);
 
-        var error = Assert.Throws<DatasetException>(() => catalog.Register("balloon_val", "x.json", folder.Root));
+        var error = Assert.Throws<DatasetException>(() => catalog.Register("balloon_val", "x.json", _folder.Root));
 
         Assert.That(error.Message, Does.Contain("'balloon_val' is already registered"));
     }
@@ -102,12 +102,12 @@ public class DatasetCatalogTests
     [Test]
     public void Get_of_json_in_neither_format_says_so()
     {
-        var catalog = new DatasetCatalog(folder.Root, log);
-        catalog.Register("odd", folder.Write("odd.json", """{"items": [1, 2]}"""), folder.Root);
+        var catalog = new DatasetCatalog(_folder.Root, _log);
+        catalog.Register("odd", _folder.Write("odd.json", """{"items": [1, 2]}"""), _folder.Root);
 
         var error = Assert.Throws<DatasetException>(() => catalog.Get("odd"));
 
-        Assert.That(error.Message, Does.StartWith(folder.PathOf("odd.json")).And.Contain("neither COCO json").And.Contain("nor VIA json"));
+        Assert.That(error.Message, Does.StartWith(_folder.PathOf("odd.json")).And.Contain("neither COCO json").And.Contain("nor VIA json"));
     }
 
     [Test]
@@ -117,12 +117,12 @@ public class DatasetCatalogTests
         var savedDetectron2 = Environment.GetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable);
         try
         {
-            Environment.SetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable, folder.PathOf("from-env"));
-            Environment.SetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable, folder.PathOf("from-detectron2"));
-            Assert.That(DatasetCatalog.ResolveDatasetsRoot(folder.PathOf("explicit")), Is.EqualTo(folder.PathOf("explicit")));
-            Assert.That(new DatasetCatalog(log: log).DatasetsRoot, Is.EqualTo(folder.PathOf("from-env")));
+            Environment.SetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable, _folder.PathOf("from-env"));
+            Environment.SetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable, _folder.PathOf("from-detectron2"));
+            Assert.That(DatasetCatalog.ResolveDatasetsRoot(_folder.PathOf("explicit")), Is.EqualTo(_folder.PathOf("explicit")));
+            Assert.That(new DatasetCatalog(log: _log).DatasetsRoot, Is.EqualTo(_folder.PathOf("from-env")));
             Environment.SetEnvironmentVariable(DatasetCatalog.DatasetsRootVariable, null);
-            Assert.That(DatasetCatalog.ResolveDatasetsRoot(), Is.EqualTo(folder.PathOf("from-detectron2")), "a Detectron2 user's environment");
+            Assert.That(DatasetCatalog.ResolveDatasetsRoot(), Is.EqualTo(_folder.PathOf("from-detectron2")), "a Detectron2 user's environment");
             Environment.SetEnvironmentVariable(DatasetCatalog.Detectron2DatasetsRootVariable, null);
             Assert.That(DatasetCatalog.ResolveDatasetsRoot(), Is.EqualTo(Path.GetFullPath("datasets")));
         }

@@ -15,27 +15,27 @@ public class GroundTruthManifestDatasetTests
         {"source-ref":"s3://bucket/jobs/fruit/images/b.jpg","fruit":{"image_size":[{"width":16,"height":12,"depth":3}],"annotations":[{"class_id":0,"top":0,"left":0,"height":12,"width":8},{"class_id":1,"top":1.5,"left":2.25,"height":3,"width":4}]},"fruit-metadata":{"class-map":{"0":"apple","1":"pear"},"type":"groundtruth/object-detection"}}
         """;
 
-    DatasetFolder folder = null!;
-    StringWriter log = null!;
+    DatasetFolder _folder = null!;
+    StringWriter _log = null!;
 
     [SetUp]
     public void CreateFolder()
     {
-        folder = new DatasetFolder();
-        log = new StringWriter();
-        folder.WriteJpeg("channel/images/a.jpg", 24, 16);
-        folder.WriteJpeg("channel/images/b.jpg", 16, 12);
+        _folder = new DatasetFolder();
+        _log = new StringWriter();
+        _folder.WriteJpeg("channel/images/a.jpg", 24, 16);
+        _folder.WriteJpeg("channel/images/b.jpg", 16, 12);
     }
 
     [TearDown]
     public void DeleteFolder()
     {
-        folder.Dispose();
-        log.Dispose();
+        _folder.Dispose();
+        _log.Dispose();
     }
 
     (List<D2.Detection.Data.DatasetRecord> Records, D2.Detection.Data.DatasetMetadata Metadata) Load(string manifest, string? label = null) =>
-        GroundTruthManifestDataset.Load(folder.Write("channel/output.manifest", manifest), folder.PathOf("channel"), label, "fruit_train", log);
+        GroundTruthManifestDataset.Load(_folder.Write("channel/output.manifest", manifest), _folder.PathOf("channel"), label, "fruit_train", _log);
 
     DatasetException LoadError(string manifest, string? label = null) =>
         Assert.Throws<DatasetException>(() => Load(manifest, label))!;
@@ -47,7 +47,7 @@ public class GroundTruthManifestDatasetTests
 
         // Image ids are line numbers; the blank line 2 is skipped.
         Assert.That(records.Select(r => (r.ImageId, r.Height, r.Width)), Is.EqualTo(new[] { (1L, 16, 24), (3L, 12, 16) }));
-        Assert.That(records.Select(r => r.FileName), Is.EqualTo(new[] { folder.PathOf("channel/images/a.jpg"), folder.PathOf("channel/images/b.jpg") }));
+        Assert.That(records.Select(r => r.FileName), Is.EqualTo(new[] { _folder.PathOf("channel/images/a.jpg"), _folder.PathOf("channel/images/b.jpg") }));
         Assert.That(records[0].Annotations.Single().BboxXyxy, Is.EqualTo(new double[] { 3, 2, 10, 7 }));
         Assert.That(records[1].Annotations.Select(a => a.BboxXyxy), Is.EqualTo(new[] { new double[] { 0, 0, 8, 12 }, [2.25, 1.5, 6.25, 4.5] }));
         Assert.That(records.SelectMany(r => r.Annotations).Select(a => (a.CategoryId, a.IsCrowd, a.Polygons, a.Mask)),
@@ -55,8 +55,8 @@ public class GroundTruthManifestDatasetTests
         // The union of the lines' class-maps, in class-id order.
         Assert.That(metadata.ThingClasses, Is.EqualTo(new[] { "apple", "pear" }));
         Assert.That(metadata.ThingDatasetIdToContiguousId, Is.EquivalentTo(new Dictionary<int, int> { [0] = 0, [1] = 1 }));
-        Assert.That((metadata.Name, metadata.JsonFile, metadata.ImageRoot), Is.EqualTo(("fruit_train", folder.PathOf("channel/output.manifest"), folder.PathOf("channel"))));
-        Assert.That(log.ToString(), Does.Contain("Loaded 2 images with 3 boxes").And.Contain("(label 'fruit')"));
+        Assert.That((metadata.Name, metadata.JsonFile, metadata.ImageRoot), Is.EqualTo(("fruit_train", _folder.PathOf("channel/output.manifest"), _folder.PathOf("channel"))));
+        Assert.That(_log.ToString(), Does.Contain("Loaded 2 images with 3 boxes").And.Contain("(label 'fruit')"));
     }
 
     [Test]
@@ -74,24 +74,24 @@ public class GroundTruthManifestDatasetTests
     public void Images_are_found_by_the_longest_existing_trailing_part_of_the_S3_key()
     {
         // A channel made from s3://bucket/jobs/fruit/ holds images/a.jpg; one made from .../images/ holds a.jpg.
-        Assert.That(ManifestImages.Resolve(folder.PathOf("channel"), "s3://bucket/jobs/fruit/images/a.jpg"), Is.EqualTo(folder.PathOf("channel/images/a.jpg")));
-        Assert.That(ManifestImages.Resolve(folder.PathOf("channel/images"), "s3://bucket/jobs/fruit/images/a.jpg"), Is.EqualTo(folder.PathOf("channel/images/a.jpg")));
-        folder.WriteJpeg("channel/a.jpg", 8, 8);
-        Assert.That(ManifestImages.Resolve(folder.PathOf("channel"), "s3://bucket/jobs/fruit/images/a.jpg"), Is.EqualTo(folder.PathOf("channel/images/a.jpg")),
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("channel"), "s3://bucket/jobs/fruit/images/a.jpg"), Is.EqualTo(_folder.PathOf("channel/images/a.jpg")));
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("channel/images"), "s3://bucket/jobs/fruit/images/a.jpg"), Is.EqualTo(_folder.PathOf("channel/images/a.jpg")));
+        _folder.WriteJpeg("channel/a.jpg", 8, 8);
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("channel"), "s3://bucket/jobs/fruit/images/a.jpg"), Is.EqualTo(_folder.PathOf("channel/images/a.jpg")),
             "images/a.jpg is a longer match than a.jpg");
-        Assert.That(ManifestImages.Resolve(folder.PathOf("channel"), "s3://bucket/other/a.jpg"), Is.EqualTo(folder.PathOf("channel/a.jpg")));
-        Assert.That(ManifestImages.Resolve(folder.PathOf("channel"), "s3://bucket/c.jpg"), Is.Null);
-        folder.WriteJpeg("channel/outside.jpg", 8, 8);
-        Assert.That(ManifestImages.Resolve(folder.PathOf("channel/images"), "s3://bucket/../outside.jpg"), Is.Null, "a key cannot climb out of the folder");
-        Assert.That(ManifestImages.Resolve(folder.PathOf("elsewhere"), folder.PathOf("channel/a.jpg")), Is.EqualTo(folder.PathOf("channel/a.jpg")), "an absolute local path is taken as is");
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("channel"), "s3://bucket/other/a.jpg"), Is.EqualTo(_folder.PathOf("channel/a.jpg")));
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("channel"), "s3://bucket/c.jpg"), Is.Null);
+        _folder.WriteJpeg("channel/outside.jpg", 8, 8);
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("channel/images"), "s3://bucket/../outside.jpg"), Is.Null, "a key cannot climb out of the folder");
+        Assert.That(ManifestImages.Resolve(_folder.PathOf("elsewhere"), _folder.PathOf("channel/a.jpg")), Is.EqualTo(_folder.PathOf("channel/a.jpg")), "an absolute local path is taken as is");
     }
 
     [Test]
     public void Missing_images_are_one_error_naming_their_lines()
     {
-        File.Delete(folder.PathOf("channel/images/b.jpg"));
+        File.Delete(_folder.PathOf("channel/images/b.jpg"));
         var error = LoadError(Manifest);
-        Assert.That(error.Message, Does.Contain("1 image(s) not found under " + folder.PathOf("channel")).And.Contain("line 3 (s3://bucket/jobs/fruit/images/b.jpg)"));
+        Assert.That(error.Message, Does.Contain("1 image(s) not found under " + _folder.PathOf("channel")).And.Contain("line 3 (s3://bucket/jobs/fruit/images/b.jpg)"));
     }
 
     [Test]
@@ -99,7 +99,7 @@ public class GroundTruthManifestDatasetTests
     {
         var lines = Manifest.Split('\n');
         var error = LoadError(string.Join('\n', lines[0], lines[1], lines[2][..40]));
-        Assert.That(error.Message, Does.StartWith(folder.PathOf("channel/output.manifest") + ": line 3: is not valid JSON"));
+        Assert.That(error.Message, Does.StartWith(_folder.PathOf("channel/output.manifest") + ": line 3: is not valid JSON"));
 
         Assert.That(LoadError(lines[0] + "\n[1, 2]").Message, Does.Contain("line 2: must be a JSON object, found an array"));
         Assert.That(LoadError(lines[0] + "\n{\"fruit\": {\"annotations\": []}}").Message, Does.Contain("line 2: has no \"source-ref\""));
@@ -151,7 +151,7 @@ public class GroundTruthManifestDatasetTests
         var manifest = Manifest + "\n{\"source-ref\":\"s3://bucket/jobs/fruit/images/c.jpg\",\"fruit-metadata\":{\"failure-reason\":\"ClientError: timed out\"}}";
         var (records, _) = Load(manifest);
         Assert.That(records, Has.Count.EqualTo(2));
-        Assert.That(log.ToString(), Does.Contain("line 4 (s3://bucket/jobs/fruit/images/c.jpg) has no label (ClientError: timed out); skipped."));
+        Assert.That(_log.ToString(), Does.Contain("line 4 (s3://bucket/jobs/fruit/images/c.jpg) has no label (ClientError: timed out); skipped."));
     }
 
     [Test]
@@ -171,13 +171,13 @@ public class GroundTruthManifestDatasetTests
     [Test]
     public void The_catalog_detects_a_manifest_and_passes_the_label_attribute()
     {
-        var manifest = folder.Write("channel/output.manifest", Manifest);
+        var manifest = _folder.Write("channel/output.manifest", Manifest);
         Assert.That(GroundTruthManifestDataset.LooksLikeManifest(manifest), Is.True);
-        Assert.That(GroundTruthManifestDataset.LooksLikeManifest(folder.Write("coco.json", """{"images": [], "annotations": [], "categories": []}""")), Is.False);
+        Assert.That(GroundTruthManifestDataset.LooksLikeManifest(_folder.Write("coco.json", """{"images": [], "annotations": [], "categories": []}""")), Is.False);
 
-        var catalog = new DatasetCatalog(folder.Root, log);
-        catalog.Register("fruit_train", manifest, folder.PathOf("channel"));
-        catalog.Register("fruit_named", manifest, folder.PathOf("channel"), labelAttribute: "vegetable");
+        var catalog = new DatasetCatalog(_folder.Root, _log);
+        catalog.Register("fruit_train", manifest, _folder.PathOf("channel"));
+        catalog.Register("fruit_named", manifest, _folder.PathOf("channel"), labelAttribute: "vegetable");
         var (records, metadata) = catalog.Get("fruit_train");
         Assert.That((records.Count, metadata.Name), Is.EqualTo((2, "fruit_train")));
         Assert.That(() => catalog.Get("fruit_named"), Throws.TypeOf<DatasetException>().With.Message.Contains("\"vegetable\""));

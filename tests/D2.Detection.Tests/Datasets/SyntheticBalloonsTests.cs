@@ -13,18 +13,18 @@ public class SyntheticBalloonsTests
     const int TrainCount = 24;
     const int ValCount = 6;
 
-    DatasetFolder folder = null!;
-    IReadOnlyList<SyntheticSplit> splits = null!;
+    DatasetFolder _folder = null!;
+    IReadOnlyList<SyntheticSplit> _splits = null!;
 
     [OneTimeSetUp]
     public void Generate()
     {
-        folder = new DatasetFolder();
-        splits = SyntheticBalloons.Generate(folder.PathOf("a"), TrainCount, ValCount, seed: 7, Width, Height);
+        _folder = new DatasetFolder();
+        _splits = SyntheticBalloons.Generate(_folder.PathOf("a"), TrainCount, ValCount, seed: 7, Width, Height);
     }
 
     [OneTimeTearDown]
-    public void DeleteFolder() => folder.Dispose();
+    public void DeleteFolder() => _folder.Dispose();
 
     static string[] Files(string root) =>
         [.. Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal)];
@@ -32,32 +32,32 @@ public class SyntheticBalloonsTests
     [Test]
     public void Generate_with_the_same_seed_writes_identical_bytes()
     {
-        SyntheticBalloons.Generate(folder.PathOf("b"), TrainCount, ValCount, seed: 7, Width, Height);
+        SyntheticBalloons.Generate(_folder.PathOf("b"), TrainCount, ValCount, seed: 7, Width, Height);
 
-        Assert.That(Files(folder.PathOf("b")), Is.EqualTo(Files(folder.PathOf("a"))));
-        foreach (var file in Files(folder.PathOf("a")))
-            Assert.That(File.ReadAllBytes(folder.PathOf("b/" + file)), Is.EqualTo(File.ReadAllBytes(folder.PathOf("a/" + file))), file);
+        Assert.That(Files(_folder.PathOf("b")), Is.EqualTo(Files(_folder.PathOf("a"))));
+        foreach (var file in Files(_folder.PathOf("a")))
+            Assert.That(File.ReadAllBytes(_folder.PathOf("b/" + file)), Is.EqualTo(File.ReadAllBytes(_folder.PathOf("a/" + file))), file);
     }
 
     [Test]
     public void Generate_with_another_seed_draws_other_balloons()
     {
-        SyntheticBalloons.Generate(folder.PathOf("c"), 2, 0, seed: 8, Width, Height);
+        SyntheticBalloons.Generate(_folder.PathOf("c"), 2, 0, seed: 8, Width, Height);
 
-        Assert.That(File.ReadAllBytes(folder.PathOf("c/train/balloon_0000.jpg")), Is.Not.EqualTo(File.ReadAllBytes(folder.PathOf("a/train/balloon_0000.jpg"))));
+        Assert.That(File.ReadAllBytes(_folder.PathOf("c/train/balloon_0000.jpg")), Is.Not.EqualTo(File.ReadAllBytes(_folder.PathOf("a/train/balloon_0000.jpg"))));
     }
 
     [Test]
     public void Generate_writes_the_balloon_dataset_layout_with_the_requested_counts()
     {
-        Assert.That(splits.Select(s => (s.Name, s.Images)), Is.EqualTo(new[] { ("train", TrainCount), ("val", ValCount) }));
-        foreach (var split in splits)
+        Assert.That(_splits.Select(s => (s.Name, s.Images)), Is.EqualTo(new[] { ("train", TrainCount), ("val", ValCount) }));
+        foreach (var split in _splits)
         {
-            Assert.That(split.Folder, Is.EqualTo(folder.PathOf("a/" + split.Name)));
+            Assert.That(split.Folder, Is.EqualTo(_folder.PathOf("a/" + split.Name)));
             Assert.That(Directory.GetFiles(split.Folder, "*.jpg"), Has.Length.EqualTo(split.Images));
             Assert.That(File.Exists(Path.Combine(split.Folder, "via_region_data.json")) && File.Exists(Path.Combine(split.Folder, "annotations.json")), Is.True);
         }
-        using var coco = JsonDocument.Parse(File.ReadAllBytes(folder.PathOf("a/train/annotations.json")));
+        using var coco = JsonDocument.Parse(File.ReadAllBytes(_folder.PathOf("a/train/annotations.json")));
         var perImage = coco.RootElement.GetProperty("annotations").EnumerateArray().GroupBy(a => a.GetProperty("image_id").GetInt32()).ToDictionary(g => g.Key, g => g.Count());
         Assert.That(Enumerable.Range(1, TrainCount).Select(id => perImage.GetValueOrDefault(id)), Has.All.InRange(1, 4));
         Assert.That(coco.RootElement.GetProperty("categories").GetRawText(), Is.EqualTo("""[{"id":1,"name":"balloon","supercategory":"balloon"}]"""));
@@ -66,7 +66,7 @@ public class SyntheticBalloonsTests
     [Test]
     public void Polygons_lie_inside_the_image_and_some_are_cut_by_the_border()
     {
-        var (records, _) = CocoJsonDataset.Load(folder.PathOf("a/train/annotations.json"), folder.PathOf("a/train"), "synthetic", TextWriter.Null);
+        var (records, _) = CocoJsonDataset.Load(_folder.PathOf("a/train/annotations.json"), _folder.PathOf("a/train"), "synthetic", TextWriter.Null);
         var polygons = records.SelectMany(r => r.Annotations).Select(a => a.Polygons!.Single()).ToList();
 
         foreach (var polygon in polygons)
@@ -86,7 +86,7 @@ public class SyntheticBalloonsTests
     [Test]
     public void Some_balloons_overlap()
     {
-        var (records, _) = CocoJsonDataset.Load(folder.PathOf("a/train/annotations.json"), folder.PathOf("a/train"), "synthetic", TextWriter.Null);
+        var (records, _) = CocoJsonDataset.Load(_folder.PathOf("a/train/annotations.json"), _folder.PathOf("a/train"), "synthetic", TextWriter.Null);
 
         static bool Intersect(double[] a, double[] b) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
         var overlapping = records.Count(r => r.Annotations.Any(a => r.Annotations.Any(b => !ReferenceEquals(a, b) && Intersect(a.BboxXyxy, b.BboxXyxy))));
@@ -96,7 +96,7 @@ public class SyntheticBalloonsTests
     [Test]
     public void Coco_and_via_annotations_load_back_with_equal_instances()
     {
-        foreach (var split in splits)
+        foreach (var split in _splits)
         {
             var (coco, cocoMetadata) = CocoJsonDataset.Load(Path.Combine(split.Folder, "annotations.json"), split.Folder, "synthetic", TextWriter.Null);
             var (via, _) = ViaJsonDataset.Load(Path.Combine(split.Folder, "via_region_data.json"), log: TextWriter.Null);
@@ -117,5 +117,5 @@ public class SyntheticBalloonsTests
     [TestCase(1, 1, 31, 64)]
     [TestCase(1, 1, 64, 16)]
     public void Generate_rejects_negative_counts_and_tiny_images(int train, int val, int width, int height) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticBalloons.Generate(folder.PathOf("bad"), train, val, 0, width, height));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SyntheticBalloons.Generate(_folder.PathOf("bad"), train, val, 0, width, height));
 }

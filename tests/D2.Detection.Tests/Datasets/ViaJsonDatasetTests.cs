@@ -14,41 +14,41 @@ public class ViaJsonDatasetTests
          "a.jpg99": {"filename": "a.jpg", "regions": [{"shape_attributes": {"name": "polygon", "all_points_x": [0, 15, 15], "all_points_y": [0, 0, 11]}, "region_attributes": {}}]}}
         """;
 
-    DatasetFolder folder = null!;
-    StringWriter log = null!;
+    DatasetFolder _folder = null!;
+    StringWriter _log = null!;
 
     [SetUp]
     public void CreateFolder()
     {
-        folder = new DatasetFolder();
-        log = new StringWriter();
-        folder.WriteJpeg("train/b.jpg", 24, 16);
-        folder.WriteJpeg("train/a.jpg", 16, 12);
+        _folder = new DatasetFolder();
+        _log = new StringWriter();
+        _folder.WriteJpeg("train/b.jpg", 24, 16);
+        _folder.WriteJpeg("train/a.jpg", 16, 12);
     }
 
     [TearDown]
     public void DeleteFolder()
     {
-        folder.Dispose();
-        log.Dispose();
+        _folder.Dispose();
+        _log.Dispose();
     }
 
     [Test]
     public void Load_reads_sizes_from_the_images_and_numbers_images_in_file_order()
     {
-        var (records, metadata) = ViaJsonDataset.Load(folder.Write("train/via_region_data.json", Via), log: log);
+        var (records, metadata) = ViaJsonDataset.Load(_folder.Write("train/via_region_data.json", Via), log: _log);
 
         Assert.That(records.Select(r => (r.ImageId, r.Height, r.Width)), Is.EqualTo(new[] { (0L, 16, 24), (1L, 12, 16) }));
-        Assert.That(records.Select(r => r.FileName), Is.EqualTo(new[] { folder.PathOf("train/b.jpg"), folder.PathOf("train/a.jpg") }));
+        Assert.That(records.Select(r => r.FileName), Is.EqualTo(new[] { _folder.PathOf("train/b.jpg"), _folder.PathOf("train/a.jpg") }));
         Assert.That(metadata.ThingClasses, Is.EqualTo(new[] { "balloon" }));
         Assert.That(metadata.ThingDatasetIdToContiguousId, Is.EquivalentTo(new Dictionary<int, int> { [0] = 0 }));
-        Assert.That(metadata.ImageRoot, Is.EqualTo(folder.PathOf("train")));
+        Assert.That(metadata.ImageRoot, Is.EqualTo(_folder.PathOf("train")));
     }
 
     [Test]
     public void Load_moves_points_to_pixel_centres_and_boxes_the_unshifted_points()
     {
-        var (records, _) = ViaJsonDataset.Load(folder.Write("train/via_region_data.json", Via), log: log);
+        var (records, _) = ViaJsonDataset.Load(_folder.Write("train/via_region_data.json", Via), log: _log);
 
         var first = records[0].Annotations[0];
         Assert.That(first.Polygons, Is.EqualTo(new[] { new[] { 2.5, 3.5, 10.5, 3.5, 6.5, 9.5 } }));
@@ -61,20 +61,20 @@ public class ViaJsonDatasetTests
     [Test]
     public void Load_uses_the_given_image_root_and_class_name()
     {
-        var json = folder.Write("annotations/via.json", Via);
+        var json = _folder.Write("annotations/via.json", Via);
 
-        var (records, metadata) = ViaJsonDataset.Load(json, folder.PathOf("train"), "kite", "kites_train", log);
+        var (records, metadata) = ViaJsonDataset.Load(json, _folder.PathOf("train"), "kite", "kites_train", _log);
 
-        Assert.That(records[0].FileName, Is.EqualTo(folder.PathOf("train/b.jpg")));
+        Assert.That(records[0].FileName, Is.EqualTo(_folder.PathOf("train/b.jpg")));
         Assert.That((metadata.Name, metadata.ThingClasses[0], metadata.JsonFile), Is.EqualTo(("kites_train", "kite", json)));
     }
 
     [Test]
     public void Load_reads_a_via2_project_file()
     {
-        var json = folder.Write("train/project.json", $$"""{"_via_settings": {}, "_via_img_metadata": {{Via}}}""");
+        var json = _folder.Write("train/project.json", $$"""{"_via_settings": {}, "_via_img_metadata": {{Via}}}""");
 
-        var (records, _) = ViaJsonDataset.Load(json, log: log);
+        var (records, _) = ViaJsonDataset.Load(json, log: _log);
 
         Assert.That(records.Sum(r => r.Annotations.Count), Is.EqualTo(3));
     }
@@ -91,12 +91,12 @@ public class ViaJsonDatasetTests
                "4": {"shape_attributes": {"name": "polygon", "all_points_x": [1, 5, 5], "all_points_y": [1, 1, 5]}}}}}
             """;
 
-        var (records, _) = ViaJsonDataset.Load(folder.Write("train/via_region_data.json", via), log: log);
+        var (records, _) = ViaJsonDataset.Load(_folder.Write("train/via_region_data.json", via), log: _log);
 
         Assert.That(records[0].Annotations, Has.Count.EqualTo(1));
-        var warnings = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var warnings = _log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(warnings, Has.Length.EqualTo(4));
-        Assert.That(warnings, Has.All.Contain("WARNING").And.Contain(folder.PathOf("train/b.jpg")));
+        Assert.That(warnings, Has.All.Contain("WARNING").And.Contain(_folder.PathOf("train/b.jpg")));
         Assert.That(warnings[0], Does.Contain("regions[0]").And.Contain("2 points"));
         Assert.That(warnings[1], Does.Contain("regions[1]").And.Contain("3 x but 2 y"));
         Assert.That(warnings[2], Does.Contain("regions[2]").And.Contain("no area"));
@@ -107,10 +107,10 @@ public class ViaJsonDatasetTests
     [TestCase(3, 16, 24)]
     public void Load_reports_the_size_an_exif_oriented_image_is_displayed_at(int orientation, int expectedHeight, int expectedWidth)
     {
-        folder.WriteJpeg("train/r.jpg", 24, 16, orientation);
-        var json = folder.Write("train/via_region_data.json", """{"r.jpg": {"filename": "r.jpg", "regions": {}}}""");
+        _folder.WriteJpeg("train/r.jpg", 24, 16, orientation);
+        var json = _folder.Write("train/via_region_data.json", """{"r.jpg": {"filename": "r.jpg", "regions": {}}}""");
 
-        var (records, _) = ViaJsonDataset.Load(json, log: log);
+        var (records, _) = ViaJsonDataset.Load(json, log: _log);
 
         Assert.That((records[0].Height, records[0].Width), Is.EqualTo((expectedHeight, expectedWidth)));
     }
@@ -118,19 +118,19 @@ public class ViaJsonDatasetTests
     [Test]
     public void Load_names_a_missing_image_and_the_json_that_lists_it()
     {
-        var json = folder.Write("val/via_region_data.json", """{"c.jpg": {"filename": "c.jpg", "regions": {}}}""");
+        var json = _folder.Write("val/via_region_data.json", """{"c.jpg": {"filename": "c.jpg", "regions": {}}}""");
 
-        var error = Assert.Throws<DatasetException>(() => ViaJsonDataset.Load(json, log: log));
+        var error = Assert.Throws<DatasetException>(() => ViaJsonDataset.Load(json, log: _log));
 
-        Assert.That(error.Message, Does.StartWith(folder.PathOf("val/c.jpg")).And.Contain("image file not found").And.Contain(json));
+        Assert.That(error.Message, Does.StartWith(_folder.PathOf("val/c.jpg")).And.Contain("image file not found").And.Contain(json));
     }
 
     [Test]
     public void Load_names_a_missing_field_with_the_entry_key()
     {
-        var json = folder.Write("train/via_region_data.json", """{"b.jpg77": {"filename": "b.jpg"}}""");
+        var json = _folder.Write("train/via_region_data.json", """{"b.jpg77": {"filename": "b.jpg"}}""");
 
-        var error = Assert.Throws<DatasetException>(() => ViaJsonDataset.Load(json, log: log));
+        var error = Assert.Throws<DatasetException>(() => ViaJsonDataset.Load(json, log: _log));
 
         Assert.That(error.Message, Is.EqualTo($"{json}: \"b.jpg77\" has no \"regions\" field"));
     }
@@ -138,11 +138,11 @@ public class ViaJsonDatasetTests
     [Test]
     public void Load_names_a_file_that_is_not_an_image()
     {
-        folder.Write("train/x.jpg", "not a jpeg");
-        var json = folder.Write("train/via_region_data.json", """{"x.jpg": {"filename": "x.jpg", "regions": {}}}""");
+        _folder.Write("train/x.jpg", "not a jpeg");
+        var json = _folder.Write("train/via_region_data.json", """{"x.jpg": {"filename": "x.jpg", "regions": {}}}""");
 
-        var error = Assert.Throws<DatasetException>(() => ViaJsonDataset.Load(json, log: log));
+        var error = Assert.Throws<DatasetException>(() => ViaJsonDataset.Load(json, log: _log));
 
-        Assert.That(error.Message, Does.StartWith(folder.PathOf("train/x.jpg")).And.Contain("not a readable image"));
+        Assert.That(error.Message, Does.StartWith(_folder.PathOf("train/x.jpg")).And.Contain("not a readable image"));
     }
 }

@@ -26,7 +26,7 @@ public class TrainerTests
     public void Training_writes_checkpoints_metrics_events_console_lines_and_the_final_evaluation()
     {
         var output = Path.Combine(_folder, "run");
-        var cfg = TrainingFixtures.TinyMaskRcnnConfig(output, "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "2");
+        var cfg = TrainingFixtures.TinyMaskRCNNConfig(output, "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "2");
         manual_seed(5);
         using var model = ModelBuilder.Build(cfg);
         var log = new StringWriter();
@@ -79,7 +79,7 @@ public class TrainerTests
     {
         Dictionary<string, Tensor> Run(string name, int seed, bool resume, long? crashAt, out long startIter)
         {
-            var cfg = TrainingFixtures.TinyMaskRcnnConfig(Path.Combine(_folder, name), "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "2");
+            var cfg = TrainingFixtures.TinyMaskRCNNConfig(Path.Combine(_folder, name), "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "2");
             manual_seed(seed);
             using var model = ModelBuilder.Build(cfg);
             Trainer? trainer = null;
@@ -134,7 +134,7 @@ public class TrainerTests
     {
         Dictionary<string, Tensor> Run(string name, int seed, bool resume, long? stopAfter, out TrainingRunResult result)
         {
-            var cfg = TrainingFixtures.TinyMaskRcnnConfig(Path.Combine(_folder, name), "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "100");
+            var cfg = TrainingFixtures.TinyMaskRCNNConfig(Path.Combine(_folder, name), "SOLVER.MAX_ITER", "4", "SOLVER.CHECKPOINT_PERIOD", "100");
             manual_seed(seed);
             using var model = ModelBuilder.Build(cfg);
             using var stop = new CancellationTokenSource();
@@ -172,7 +172,7 @@ public class TrainerTests
     [Test]
     public void A_stop_seen_by_the_final_evaluation_keeps_model_final_and_reports_it()
     {
-        var cfg = TrainingFixtures.TinyMaskRcnnConfig(Path.Combine(_folder, "run"), "SOLVER.MAX_ITER", "2", "SOLVER.CHECKPOINT_PERIOD", "100");
+        var cfg = TrainingFixtures.TinyMaskRCNNConfig(Path.Combine(_folder, "run"), "SOLVER.MAX_ITER", "2", "SOLVER.CHECKPOINT_PERIOD", "100");
         manual_seed(3);
         using var model = ModelBuilder.Build(cfg);
         using var stop = new CancellationTokenSource();
@@ -194,7 +194,7 @@ public class TrainerTests
     public void Without_a_checkpoint_MODEL_WEIGHTS_is_loaded_and_training_starts_at_zero()
     {
         var weightsPath = Path.Combine(_folder, "pretrained.safetensors");
-        var cfg = TrainingFixtures.TinyMaskRcnnConfig(Path.Combine(_folder, "run"), "MODEL.WEIGHTS", weightsPath);
+        var cfg = TrainingFixtures.TinyMaskRCNNConfig(Path.Combine(_folder, "run"), "MODEL.WEIGHTS", weightsPath);
         manual_seed(1);
         using (var pretrained = ModelBuilder.Build(cfg))
             DetectionCheckpointer.Save(pretrained, weightsPath);
@@ -218,7 +218,7 @@ public class TrainerTests
         var output = Path.Combine(_folder, "run");
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, TrainingCheckpoint.LastCheckpointFile), "model_0000999.safetensors");
-        var cfg = TrainingFixtures.TinyMaskRcnnConfig(output);
+        var cfg = TrainingFixtures.TinyMaskRCNNConfig(output);
         using var model = ModelBuilder.Build(cfg);
         using var trainer = new Trainer(cfg, model, TrainingFixtures.Batches(() => 0));
         Assert.That(() => trainer.ResumeOrLoad(resume: true),

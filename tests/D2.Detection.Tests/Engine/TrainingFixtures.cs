@@ -14,7 +14,10 @@ namespace D2.Detection.Tests.Engine;
 /// </summary>
 internal sealed class FakeDetector : nn.Module<IReadOnlyList<ModelInput>, Dictionary<string, Tensor>>
 {
+    // The field name equals the parameter's registered name: TorchSharp's to(device/dtype) rebinds fields by name.
+#pragma warning disable IDE1006
     private readonly Parameter weight;
+#pragma warning restore IDE1006
     private int _calls;
 
     public FakeDetector() : base(nameof(FakeDetector))
@@ -58,7 +61,7 @@ internal sealed class RecordingHook : HookBase
 internal static class TrainingFixtures
 {
     /// <summary>The small CPU Mask R-CNN shrunk so that an iteration takes a fraction of a second.</summary>
-    public static CfgNode TinyMaskRcnnConfig(string outputDirectory, params string[] extra) => ModelZoo.GetConfig("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
+    public static CfgNode TinyMaskRCNNConfig(string outputDirectory, params string[] extra) => ModelZoo.GetConfig("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
     [
         "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64", "MODEL.ROI_MASK_HEAD.CONV_DIM", "32",
         "MODEL.RPN.BATCH_SIZE_PER_IMAGE", "64", "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32", "MODEL.ROI_HEADS.NUM_CLASSES", "2",

@@ -15,17 +15,17 @@ public class CocoFileTests
             "segmentation": {"size": [40, 60], "counts": [0, 5, 2395]}}]}
         """;
 
-    string directory = "";
+    string _directory = "";
 
     [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("d2-coco-").FullName;
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("d2-coco-").FullName;
 
     [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
     string Write(string name, string text)
     {
-        var path = Path.Combine(directory, name);
+        var path = Path.Combine(_directory, name);
         File.WriteAllText(path, text);
         return path;
     }
@@ -46,7 +46,7 @@ public class CocoFileTests
     [Test]
     public void Load_names_a_missing_file()
     {
-        var path = Path.Combine(directory, "absent.json");
+        var path = Path.Combine(_directory, "absent.json");
         var error = Assert.Throws<CocoFormatException>(() => CocoDataset.Load(path));
         Assert.That(error!.Message, Does.StartWith(path).And.Contain("not found"));
     }

@@ -214,27 +214,27 @@ public static class SyntheticCoco
 
     sealed class Utf8JsonBuffer
     {
-        readonly MemoryStream stream = new();
+        readonly MemoryStream _stream = new();
 
-        public Utf8JsonBuffer() => Writer = new Utf8JsonWriter(stream);
+        public Utf8JsonBuffer() => Writer = new Utf8JsonWriter(_stream);
 
         public Utf8JsonWriter Writer { get; }
 
         public override string ToString()
         {
             Writer.Flush();
-            return Encoding.UTF8.GetString(stream.ToArray());
+            return Encoding.UTF8.GetString(_stream.ToArray());
         }
     }
 
     /// <summary>SplitMix64: a fixed generator, so a case is the same on every runtime.</summary>
     sealed class SplitMix(int seed)
     {
-        ulong state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
+        ulong _state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
 
         ulong NextRaw()
         {
-            var z = state += 0x9E3779B97F4A7C15UL;
+            var z = _state += 0x9E3779B97F4A7C15UL;
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
             return z ^ (z >> 31);

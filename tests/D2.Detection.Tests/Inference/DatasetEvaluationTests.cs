@@ -11,13 +11,13 @@ namespace D2.Detection.Tests.Inference;
 public class DatasetEvaluationTests
 {
     const int Height = 40, Width = 50;
-    string directory = null!;
+    string _directory = null!;
 
     [SetUp]
-    public void CreateDirectory() => directory = InferenceFixtures.TemporaryDirectory();
+    public void CreateDirectory() => _directory = InferenceFixtures.TemporaryDirectory();
 
     [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
     // Dataset category ids 3 (cat) and 7 (dog) are contiguous classes 0 and 1, as load_coco_json maps them.
     static readonly (long ImageId, int Class, double[] Polygon)[] Objects =
@@ -70,7 +70,7 @@ public class DatasetEvaluationTests
 
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> EvaluatePerfect(DatasetMetadata metadata, List<string>? log = null)
     {
-        var evaluation = new DatasetEvaluation(metadata, directory, line => log?.Add(line));
+        var evaluation = new DatasetEvaluation(metadata, _directory, line => log?.Add(line));
         foreach (var id in ImageIds)
         {
             using var predictions = PerfectPredictions(id);
@@ -82,7 +82,7 @@ public class DatasetEvaluationTests
     [Test]
     public void Ground_truth_as_predictions_scores_AP_100_against_the_dataset_COCO_json()
     {
-        var jsonFile = Path.Combine(directory, "instances_val.json");
+        var jsonFile = Path.Combine(_directory, "instances_val.json");
         File.WriteAllText(jsonFile, CocoJson);
         var log = new List<string>();
         var results = EvaluatePerfect(Metadata(jsonFile), log);
@@ -94,16 +94,16 @@ public class DatasetEvaluationTests
                 Assert.That(task[metric], Is.EqualTo(100.0).Within(1e-9), metric);
         }
         Assert.That(log, Has.Some.Contains("instances_val.json"), "the dataset's own json is the ground truth");
-        Assert.That(File.Exists(Path.Combine(directory, "shapes_val_coco_format.json")), Is.False);
+        Assert.That(File.Exists(Path.Combine(_directory, "shapes_val_coco_format.json")), Is.False);
     }
 
     [Test]
     public void Results_file_has_dataset_category_ids_xywh_boxes_and_rle_masks()
     {
-        var jsonFile = Path.Combine(directory, "instances_val.json");
+        var jsonFile = Path.Combine(_directory, "instances_val.json");
         File.WriteAllText(jsonFile, CocoJson);
         EvaluatePerfect(Metadata(jsonFile));
-        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, "coco_instances_results.json")));
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_directory, "coco_instances_results.json")));
         var entries = json.RootElement.EnumerateArray().ToList();
         Assert.That(entries, Has.Count.EqualTo(4));
         Assert.That(entries[0].EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "image_id", "category_id", "bbox", "score", "segmentation" }));
@@ -124,14 +124,14 @@ public class DatasetEvaluationTests
         if (viaJson)
         {
             // A VIA export (balloon): an object keyed by file, not COCO.
-            jsonFile = Path.Combine(directory, "via_region_data.json");
+            jsonFile = Path.Combine(_directory, "via_region_data.json");
             File.WriteAllText(jsonFile, """{"a.png1234": {"filename": "a.png", "regions": {}}}""");
         }
         var results = EvaluatePerfect(Metadata(jsonFile));
         Assert.That(results["bbox"]["AP"], Is.EqualTo(100.0).Within(1e-9));
         Assert.That(results["segm"]["AP"], Is.EqualTo(100.0).Within(1e-9));
 
-        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, "shapes_val_coco_format.json")));
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_directory, "shapes_val_coco_format.json")));
         var root = json.RootElement;
         Assert.That(root.GetProperty("images").EnumerateArray().Select(i => (i.GetProperty("id").GetInt64(), i.GetProperty("height").GetInt32(), i.GetProperty("width").GetInt32())),
             Is.EqualTo(new[] { (11L, Height, Width), (12L, Height, Width), (13L, Height, Width) }));
@@ -156,7 +156,7 @@ public class DatasetEvaluationTests
             // Width 9.5625 is an exact tie at 3 decimals: Python's round() goes to even, 9.562.
             new DatasetAnnotation([1.5, 2.25, 11.0625, 7], 1),
         ]);
-        var path = Path.Combine(directory, "converted.json");
+        var path = Path.Combine(_directory, "converted.json");
         CocoGroundTruthWriter.Write(path, [record], Metadata(null));
         using var json = JsonDocument.Parse(File.ReadAllBytes(path));
         var annotations = json.RootElement.GetProperty("annotations").EnumerateArray().ToList();
@@ -172,7 +172,7 @@ public class DatasetEvaluationTests
     [Test]
     public void No_detections_give_NaN_as_Detectron2_does()
     {
-        var evaluation = new DatasetEvaluation(Metadata(null), directory, _ => { });
+        var evaluation = new DatasetEvaluation(Metadata(null), _directory, _ => { });
         using var none = InferenceFixtures.Predictions(Height, Width, [], [], []);
         evaluation.Process(Record(11), none);
         var results = evaluation.Evaluate();
@@ -184,7 +184,7 @@ public class DatasetEvaluationTests
     [Test]
     public void Nothing_processed_gives_an_empty_result()
     {
-        Assert.That(new DatasetEvaluation(Metadata(null), directory, _ => { }).Evaluate(), Is.Empty);
+        Assert.That(new DatasetEvaluation(Metadata(null), _directory, _ => { }).Evaluate(), Is.Empty);
     }
 
     [Test]
@@ -196,7 +196,7 @@ public class DatasetEvaluationTests
         manual_seed(3);
         var data = ImageIds.Select(id => (Record(id), new ModelInput(rand(3, Height, Width) * 255))).ToList();
         var log = new List<string>();
-        var results = DatasetEvaluation.Run(model, data, Metadata(null), directory, log.Add);
+        var results = DatasetEvaluation.Run(model, data, Metadata(null), _directory, log.Add);
         Assert.That(model.training, Is.True, "the mode is restored after inference");
         Assert.That(results.Keys, Is.EqualTo(new[] { "bbox", "segm" }));
         foreach (var value in results.Values.SelectMany(v => v.Values))
@@ -204,8 +204,8 @@ public class DatasetEvaluationTests
         Assert.That(log, Has.Some.StartsWith("Total inference time: ").And.Some.Contains("s / iter per device, on 1 devices"));
         Assert.That(log, Has.Some.StartsWith("Total inference pure compute time: "));
         Assert.That(log, Has.Some.StartsWith("Start inference on 3 batches"));
-        Assert.That(File.Exists(Path.Combine(directory, "coco_instances_results.json")), Is.True);
-        Assert.That(File.Exists(Path.Combine(directory, "shapes_val_coco_format.json")), Is.True);
+        Assert.That(File.Exists(Path.Combine(_directory, "coco_instances_results.json")), Is.True);
+        Assert.That(File.Exists(Path.Combine(_directory, "shapes_val_coco_format.json")), Is.True);
     }
 
     [TestCase(3.5, "0:00:03.500000")]

@@ -14,33 +14,33 @@ namespace D2.Detection.Tests.Inference;
 public class Detectron2FolderTests
 {
     const int Height = 120, Width = 170;
-    string root = null!;
-    byte[] png = null!;
-    CfgNode maskConfig = null!;
-    GeneralizedRCNN maskModel = null!;
-    Predictor reference = null!;
-    string pthFolder = null!;
+    string _root = null!;
+    byte[] _png = null!;
+    CfgNode _maskConfig = null!;
+    GeneralizedRCNN _maskModel = null!;
+    Predictor _reference = null!;
+    string _pthFolder = null!;
 
     [OneTimeSetUp]
     public void WriteFolders()
     {
-        root = InferenceFixtures.TemporaryDirectory();
-        png = InferenceFixtures.SyntheticPng(Width, Height);
+        _root = InferenceFixtures.TemporaryDirectory();
+        _png = InferenceFixtures.SyntheticPng(Width, Height);
         var yaml = Detectron2Fixtures.ConfigYaml();
-        maskConfig = Detectron2Fixtures.LoadConfig(yaml);
-        maskModel = Detectron2Fixtures.Model(maskConfig);
-        reference = new Predictor(maskConfig, maskModel, new ModelMetadata(ModelMetadata.IndexNames(2)), warmUp: false);
-        pthFolder = Detectron2Fixtures.Folder(root, "pth", yaml);
+        _maskConfig = Detectron2Fixtures.LoadConfig(yaml);
+        _maskModel = Detectron2Fixtures.Model(_maskConfig);
+        _reference = new Predictor(_maskConfig, _maskModel, new ModelMetadata(ModelMetadata.IndexNames(2)), warmUp: false);
+        _pthFolder = Detectron2Fixtures.Folder(_root, "pth", yaml);
         // An old checkpoint's pixel statistics: a key the model does not use.
-        Detectron2Fixtures.WritePth(Path.Combine(pthFolder, "model_final.pth"), maskModel, ("pixel_mean", tensor(new float[] { 103.53f, 116.28f, 123.675f }).view(3, 1, 1)));
+        Detectron2Fixtures.WritePth(Path.Combine(_pthFolder, "model_final.pth"), _maskModel, ("pixel_mean", tensor(new float[] { 103.53f, 116.28f, 123.675f }).view(3, 1, 1)));
     }
 
     [OneTimeTearDown]
     public void DeleteFolders()
     {
-        reference.Dispose();
-        maskModel.Dispose();
-        Directory.Delete(root, recursive: true);
+        _reference.Dispose();
+        _maskModel.Dispose();
+        Directory.Delete(_root, recursive: true);
     }
 
     static void AssertSame(Instances actual, Instances expected)
@@ -57,17 +57,17 @@ public class Detectron2FolderTests
     [Test]
     public void Config_yaml_is_detectron2s_dump_with_its_anchors_and_aliases()
     {
-        var text = File.ReadAllText(Path.Combine(pthFolder, "config.yaml"));
+        var text = File.ReadAllText(Path.Combine(_pthFolder, "config.yaml"));
         Assert.That(text, Does.Contain("&id001").And.Contain("*id001").And.Contain("VERSION: 2").And.Contain("RETINANET:"));
-        Assert.That(maskConfig.Get<double[]>("MODEL.ROI_BOX_HEAD.BBOX_REG_WEIGHTS"), Is.EqualTo(new[] { 10.0, 10.0, 5.0, 5.0 }));
+        Assert.That(_maskConfig.Get<double[]>("MODEL.ROI_BOX_HEAD.BBOX_REG_WEIGHTS"), Is.EqualTo(new[] { 10.0, 10.0, 5.0, 5.0 }));
     }
 
     [Test]
     public void Model_final_pth_folder_predicts_exactly_as_the_saved_model()
     {
-        using var predictor = Predictor.FromModelDirectory(pthFolder, warmUp: false);
-        using var expected = reference.Predict(png);
-        using var actual = predictor.Predict(png);
+        using var predictor = Predictor.FromModelDirectory(_pthFolder, warmUp: false);
+        using var expected = _reference.Predict(_png);
+        using var actual = predictor.Predict(_png);
         AssertSame(actual, expected);
         Assert.That(predictor.ClassNames, Is.EqualTo(new[] { "0", "1" }), "no metadata.json: classes by index");
         Assert.That(predictor.LoadReport!.Missing, Is.Empty);
@@ -77,12 +77,12 @@ public class Detectron2FolderTests
     [Test]
     public void Model_zoo_pkl_folder_predicts_exactly_as_the_saved_model()
     {
-        var folder = Detectron2Fixtures.Folder(root, "pkl", Detectron2Fixtures.ConfigYaml());
-        Detectron2Fixtures.WritePkl(Path.Combine(folder, "model_final_f10217.pkl"), maskModel);
+        var folder = Detectron2Fixtures.Folder(_root, "pkl", Detectron2Fixtures.ConfigYaml());
+        Detectron2Fixtures.WritePkl(Path.Combine(folder, "model_final_f10217.pkl"), _maskModel);
         File.WriteAllText(Path.Combine(folder, "metadata.json"), """{"thing_classes": ["balloon", "kite"]}""");
         using var predictor = Predictor.FromModelDirectory(folder, warmUp: false);
-        using var expected = reference.Predict(png);
-        using var actual = predictor.Predict(png);
+        using var expected = _reference.Predict(_png);
+        using var actual = predictor.Predict(_png);
         AssertSame(actual, expected);
         Assert.That(predictor.ClassNames, Is.EqualTo(new[] { "balloon", "kite" }));
         Assert.That(predictor.LoadReport!.Notes, Does.Contain("Reading a file from 'Detectron2 Model Zoo'"));
@@ -96,10 +96,10 @@ public class Detectron2FolderTests
         var cfg = Detectron2Fixtures.LoadConfig(yaml);
         using var model = Detectron2Fixtures.Model(cfg, seed: 5);
         using var direct = new Predictor(cfg, model, new ModelMetadata(["thing"]), warmUp: false);
-        using var expected = direct.Predict(png);
+        using var expected = direct.Predict(_png);
         foreach (var file in new[] { "model_final.pth", "model_final.pkl", "model_final.safetensors" })
         {
-            var folder = Detectron2Fixtures.Folder(root, "faster-" + Path.GetExtension(file).TrimStart('.'), yaml);
+            var folder = Detectron2Fixtures.Folder(_root, "faster-" + Path.GetExtension(file).TrimStart('.'), yaml);
             var path = Path.Combine(folder, file);
             if (file.EndsWith(".pth", StringComparison.Ordinal))
                 Detectron2Fixtures.WritePth(path, model);
@@ -108,7 +108,7 @@ public class Detectron2FolderTests
             else
                 Detectron2Fixtures.WriteSafeTensors(path, model);
             using var predictor = Predictor.FromModelDirectory(folder, warmUp: false);
-            using var actual = predictor.Predict(png);
+            using var actual = predictor.Predict(_png);
             AssertSame(actual, expected);
             Assert.That(actual.Has("pred_masks"), Is.False, file);
         }
@@ -117,15 +117,15 @@ public class Detectron2FolderTests
     [Test]
     public void Convert_writes_an_artifact_that_predicts_the_same_and_reports_unused_keys()
     {
-        var output = Path.Combine(root, "converted");
-        var conversion = ModelConverter.Convert(pthFolder, output);
+        var output = Path.Combine(_root, "converted");
+        var conversion = ModelConverter.Convert(_pthFolder, output);
         Assert.That(conversion.Report.Unexpected, Is.EqualTo(new[] { "pixel_mean" }));
         Assert.That(conversion.Report.Missing, Is.Empty);
         Assert.That(Directory.GetFiles(output).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "config.yaml", "metadata.json", "model_final.safetensors" }));
-        Assert.That(conversion.Artifact.Config.Differences(maskConfig), Is.Empty, "the resolved config is Detectron2's");
+        Assert.That(conversion.Artifact.Config.Differences(_maskConfig), Is.Empty, "the resolved config is Detectron2's");
         using var predictor = Predictor.FromModelDirectory(output, warmUp: false);
-        using var expected = reference.Predict(png);
-        using var actual = predictor.Predict(png);
+        using var expected = _reference.Predict(_png);
+        using var actual = predictor.Predict(_png);
         AssertSame(actual, expected);
         Assert.That(predictor.ClassNames, Is.EqualTo(new[] { "0", "1" }));
     }
@@ -133,13 +133,13 @@ public class Detectron2FolderTests
     [Test]
     public void Convert_takes_a_checkpoint_file_with_a_separate_config_and_class_names()
     {
-        var folder = Path.Combine(root, "zoo-file");
+        var folder = Path.Combine(_root, "zoo-file");
         Directory.CreateDirectory(folder);
         var pkl = Path.Combine(folder, "model_final_abc.pkl");
-        Detectron2Fixtures.WritePkl(pkl, maskModel);
-        var config = Path.Combine(root, "zoo-config.yaml");
+        Detectron2Fixtures.WritePkl(pkl, _maskModel);
+        var config = Path.Combine(_root, "zoo-config.yaml");
         File.WriteAllText(config, Detectron2Fixtures.ConfigYaml());
-        var output = Path.Combine(root, "zoo-converted");
+        var output = Path.Combine(_root, "zoo-converted");
         var conversion = ModelConverter.Convert(pkl, output, config, classNames: ["balloon", "kite"]);
         Assert.That(conversion.Report.IsComplete, Is.True, conversion.Report.ToString());
         Assert.That(ModelArtifact.Read(output).Metadata.ClassNames, Is.EqualTo(new[] { "balloon", "kite" }));
@@ -148,9 +148,9 @@ public class Detectron2FolderTests
     [Test]
     public void Trace_summarises_features_proposals_and_box_head_and_dumps_as_json()
     {
-        using var predictor = Predictor.FromModelDirectory(pthFolder, warmUp: false);
+        using var predictor = Predictor.FromModelDirectory(_pthFolder, warmUp: false);
         var trace = new InferenceTrace(topProposals: 5);
-        using var bitmap = predictor.DecodeImage(png);
+        using var bitmap = predictor.DecodeImage(_png);
         using var input = predictor.Preprocessor.Preprocess(bitmap);
         using var instances = predictor.Predict(input, trace);
         using var untraced = predictor.Predict(input);

@@ -9,23 +9,23 @@ namespace D2.Detection.Tests.Inference;
 public class PredictorTests
 {
     const int Height = 90, Width = 120;
-    Predictor predictor = null!;
-    byte[] png = null!;
+    Predictor _predictor = null!;
+    byte[] _png = null!;
 
     [OneTimeSetUp]
     public void CreatePredictor()
     {
-        predictor = InferenceFixtures.TinyPredictor(warmUp: true);
-        png = InferenceFixtures.SyntheticPng(Width, Height);
+        _predictor = InferenceFixtures.TinyPredictor(warmUp: true);
+        _png = InferenceFixtures.SyntheticPng(Width, Height);
     }
 
     [OneTimeTearDown]
-    public void DisposePredictor() => predictor.Dispose();
+    public void DisposePredictor() => _predictor.Dispose();
 
     [Test]
     public void Predict_returns_instances_at_the_original_size_with_boxes_inside()
     {
-        using var instances = predictor.Predict(png);
+        using var instances = _predictor.Predict(_png);
         Assert.That(instances.ImageSize, Is.EqualTo((Height, Width)), "the 90x120 image ran at 128x171 and came back at its own size");
         var n = instances.Length;
         Assert.That(n, Is.InRange(1, 100), "SCORE_THRESH_TEST 0 keeps detections of an untrained model; TEST.DETECTIONS_PER_IMAGE caps them");
@@ -51,12 +51,12 @@ public class PredictorTests
     [Test]
     public void Bytes_bitmap_and_direct_model_call_give_the_same_predictions()
     {
-        using var fromBytes = predictor.Predict(png);
-        using var bitmap = predictor.DecodeImage(png);
-        using var fromBitmap = predictor.Predict(bitmap);
+        using var fromBytes = _predictor.Predict(_png);
+        using var bitmap = _predictor.DecodeImage(_png);
+        using var fromBitmap = _predictor.Predict(bitmap);
         // Detectron2's DefaultPredictor call, spelled out: resize, then the model with the original height and width.
-        using var input = ImagePreprocessor.FromConfig(predictor.Config).Preprocess(bitmap);
-        var direct = predictor.Model.Inference([new ModelInput(input.Image, Height: Height, Width: Width)])[0];
+        using var input = ImagePreprocessor.FromConfig(_predictor.Config).Preprocess(bitmap);
+        var direct = _predictor.Model.Inference([new ModelInput(input.Image, Height: Height, Width: Width)])[0];
         foreach (var other in new[] { fromBitmap, direct })
         {
             Assert.That(InferenceFixtures.Same(other.Get<Boxes>("pred_boxes").Tensor, fromBytes.Get<Boxes>("pred_boxes").Tensor), Is.True, "pred_boxes");
@@ -68,12 +68,12 @@ public class PredictorTests
     [Test]
     public void Concurrent_calls_give_the_same_results_as_serial_ones()
     {
-        using var serial = predictor.Predict(png);
+        using var serial = _predictor.Predict(_png);
         var expected = serial.Get<Boxes>("pred_boxes").Tensor.data<float>().ToArray();
         var results = new float[4][];
         Parallel.For(0, results.Length, i =>
         {
-            using var instances = predictor.Predict(png);
+            using var instances = _predictor.Predict(_png);
             results[i] = instances.Get<Boxes>("pred_boxes").Tensor.data<float>().ToArray();
         });
         Assert.That(results, Has.All.EqualTo(expected));
@@ -82,13 +82,13 @@ public class PredictorTests
     [Test]
     public void Model_is_in_eval_mode()
     {
-        Assert.That(predictor.Model.training, Is.False);
-        Assert.That(predictor.ClassNames, Is.EqualTo(InferenceFixtures.ClassNames));
+        Assert.That(_predictor.Model.training, Is.False);
+        Assert.That(_predictor.ClassNames, Is.EqualTo(InferenceFixtures.ClassNames));
     }
 
     [Test]
     public void Unreadable_image_is_reported_as_invalid_input()
     {
-        Assert.That(() => predictor.Predict([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]), Throws.TypeOf<InvalidImageException>());
+        Assert.That(() => _predictor.Predict([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]), Throws.TypeOf<InvalidImageException>());
     }
 }

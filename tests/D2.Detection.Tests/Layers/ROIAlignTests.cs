@@ -12,7 +12,7 @@ public class ROIAlignTests
     /// ROIs in input-image pixels (scale 0.5 maps them onto the 11 x 13 map, i.e. a 22 x 26 image): ordinary ones,
     /// ones partly and fully outside the map, tiny, zero-size and inverted ones.
     /// </summary>
-    static double[] MakeRois(Random random, int count, double imageW = 26, double imageH = 22)
+    static double[] MakeROIs(Random random, int count, double imageW = 26, double imageH = 22)
     {
         var rois = new List<double>();
         for (var i = 0; i < count; i++)
@@ -76,16 +76,16 @@ public class ROIAlignTests
     [TestCase(true, 2)]
     [TestCase(false, 0)]
     [TestCase(false, 2)]
-    public void RoiAlign_matches_bruteforce_float64_on_random_rois(bool aligned, int samplingRatio)
+    public void ROIAlign_matches_bruteforce_float64_on_random_rois(bool aligned, int samplingRatio)
     {
         using var scope = NewDisposeScope();
         var random = new Random(17 + samplingRatio + (aligned ? 100 : 0));
         var features = RandomValues(random, Batch * Channels * Height * Width);
-        var rois = MakeRois(random, 36);
-        var reference = new RoiAlignReference(Batch, Channels, Height, Width, 5, 4, 0.5, samplingRatio, aligned);
+        var rois = MakeROIs(random, 36);
+        var reference = new ROIAlignReference(Batch, Channels, Height, Width, 5, 4, 0.5, samplingRatio, aligned);
 
         var input = tensor(features, [Batch, Channels, Height, Width], ScalarType.Float64);
-        var output = ROIAlign.RoiAlign(input, tensor(rois, [rois.Length / 5, 5], ScalarType.Float64), (5, 4), 0.5, samplingRatio, aligned);
+        var output = ROIAlign.Apply(input, tensor(rois, [rois.Length / 5, 5], ScalarType.Float64), (5, 4), 0.5, samplingRatio, aligned);
 
         Assert.That(output.shape, Is.EqualTo(new long[] { rois.Length / 5, Channels, 5, 4 }));
         Assert.That(output.dtype, Is.EqualTo(ScalarType.Float64));
@@ -94,16 +94,16 @@ public class ROIAlignTests
 
     [TestCase(true, 0)]
     [TestCase(false, 2)]
-    public void RoiAlign_float32_matches_bruteforce_within_float_rounding(bool aligned, int samplingRatio)
+    public void ROIAlign_float32_matches_bruteforce_within_float_rounding(bool aligned, int samplingRatio)
     {
         using var scope = NewDisposeScope();
         var random = new Random(5);
         // Values that float32 holds exactly, so the reference sees the same input.
         var features = RandomValues(random, Batch * Channels * Height * Width).Select(v => (double)(float)v).ToArray();
-        var rois = MakeRois(random, 30).Select(v => (double)(float)v).ToArray();
-        var reference = new RoiAlignReference(Batch, Channels, Height, Width, 7, 7, 0.5, samplingRatio, aligned);
+        var rois = MakeROIs(random, 30).Select(v => (double)(float)v).ToArray();
+        var reference = new ROIAlignReference(Batch, Channels, Height, Width, 7, 7, 0.5, samplingRatio, aligned);
 
-        var output = ROIAlign.RoiAlign(tensor(features, [Batch, Channels, Height, Width], ScalarType.Float32),
+        var output = ROIAlign.Apply(tensor(features, [Batch, Channels, Height, Width], ScalarType.Float32),
             tensor(rois, [rois.Length / 5, 5], ScalarType.Float32), (7, 7), 0.5, samplingRatio, aligned);
 
         Assert.That(output.dtype, Is.EqualTo(ScalarType.Float32));
@@ -111,18 +111,18 @@ public class ROIAlignTests
     }
 
     [Test]
-    public void RoiAlign_over_many_channels_splits_work_across_threads_and_still_matches_bruteforce()
+    public void ROIAlign_over_many_channels_splits_work_across_threads_and_still_matches_bruteforce()
     {
         using var scope = NewDisposeScope();
         var random = new Random(23);
         const int channels = 40;
         var features = RandomValues(random, Batch * channels * Height * Width);
-        var rois = MakeRois(random, 30);
-        var reference = new RoiAlignReference(Batch, channels, Height, Width, 7, 7, 0.5, 0, true);
+        var rois = MakeROIs(random, 30);
+        var reference = new ROIAlignReference(Batch, channels, Height, Width, 7, 7, 0.5, 0, true);
         var gradOutput = RandomValues(random, rois.Length / 5 * channels * 49);
 
         var input = tensor(features, [Batch, channels, Height, Width], ScalarType.Float64).requires_grad_();
-        var output = ROIAlign.RoiAlign(input, tensor(rois, [rois.Length / 5, 5], ScalarType.Float64), (7, 7), 0.5, 0, true);
+        var output = ROIAlign.Apply(input, tensor(rois, [rois.Length / 5, 5], ScalarType.Float64), (7, 7), 0.5, 0, true);
         (output * tensor(gradOutput, output.shape, ScalarType.Float64)).sum().backward();
 
         AssertAllClose(ToDoubles(output), reference.Forward(features, rois), 1e-12, "output");
@@ -131,18 +131,18 @@ public class ROIAlignTests
 
     [TestCase(true, 0)]
     [TestCase(false, 2)]
-    public void RoiAlign_backward_matches_bruteforce_adjoint(bool aligned, int samplingRatio)
+    public void ROIAlign_backward_matches_bruteforce_adjoint(bool aligned, int samplingRatio)
     {
         using var scope = NewDisposeScope();
         var random = new Random(31 + samplingRatio);
         var features = RandomValues(random, Batch * Channels * Height * Width);
-        var rois = MakeRois(random, 36);
-        var reference = new RoiAlignReference(Batch, Channels, Height, Width, 3, 4, 0.5, samplingRatio, aligned);
+        var rois = MakeROIs(random, 36);
+        var reference = new ROIAlignReference(Batch, Channels, Height, Width, 3, 4, 0.5, samplingRatio, aligned);
         var gradOutput = RandomValues(random, rois.Length / 5 * Channels * 12);
 
         var input = tensor(features, [Batch, Channels, Height, Width], ScalarType.Float64).requires_grad_();
         var roiTensor = tensor(rois, [rois.Length / 5, 5], ScalarType.Float64).requires_grad_();
-        var output = ROIAlign.RoiAlign(input, roiTensor, (3, 4), 0.5, samplingRatio, aligned);
+        var output = ROIAlign.Apply(input, roiTensor, (3, 4), 0.5, samplingRatio, aligned);
         (output * tensor(gradOutput, output.shape, ScalarType.Float64)).sum().backward();
 
         AssertAllClose(ToDoubles(input.grad!), reference.Backward(gradOutput, rois), 1e-12, "input gradient");
@@ -150,19 +150,19 @@ public class ROIAlignTests
     }
 
     [Test]
-    public void RoiAlign_backward_matches_finite_differences_in_float64()
+    public void ROIAlign_backward_matches_finite_differences_in_float64()
     {
         using var scope = NewDisposeScope();
         var random = new Random(41);
         var features = RandomValues(random, Batch * Channels * Height * Width);
-        var rois = tensor(MakeRois(random, 18), [18, 5], ScalarType.Float64);
+        var rois = tensor(MakeROIs(random, 18), [18, 5], ScalarType.Float64);
         var weights = tensor(RandomValues(random, 18 * Channels * 2 * 3), [18, Channels, 2, 3], ScalarType.Float64);
         double Loss(double[] x) =>
-            (ROIAlign.RoiAlign(tensor(x, [Batch, Channels, Height, Width], ScalarType.Float64), rois, (2, 3), 0.5, 0, true) * weights)
+            (ROIAlign.Apply(tensor(x, [Batch, Channels, Height, Width], ScalarType.Float64), rois, (2, 3), 0.5, 0, true) * weights)
                 .sum().item<double>();
 
         var input = tensor(features, [Batch, Channels, Height, Width], ScalarType.Float64).requires_grad_();
-        (ROIAlign.RoiAlign(input, rois, (2, 3), 0.5, 0, true) * weights).sum().backward();
+        (ROIAlign.Apply(input, rois, (2, 3), 0.5, 0, true) * weights).sum().backward();
         var gradient = ToDoubles(input.grad!);
 
         const double step = 1e-4;
@@ -183,7 +183,7 @@ public class ROIAlignTests
         using var scope = NewDisposeScope();
         var random = new Random(3);
         var features = RandomValues(random, Batch * Channels * Height * Width);
-        var rois = MakeRois(random, 12);
+        var rois = MakeROIs(random, 12);
         var input = tensor(features, [Batch, Channels, Height, Width], ScalarType.Float64);
         var roiTensor = tensor(rois, [12, 5], ScalarType.Float64);
         using var module = new ROIAlign((2, 2), 0.25, 2, aligned: false);
@@ -191,19 +191,19 @@ public class ROIAlignTests
         var viaModule = module.call(input, roiTensor);
 
         Assert.That(ToDoubles(viaModule),
-            Is.EqualTo(ToDoubles(ROIAlign.RoiAlign(input, roiTensor, (2, 2), 0.25, 2, aligned: false))));
+            Is.EqualTo(ToDoubles(ROIAlign.Apply(input, roiTensor, (2, 2), 0.25, 2, aligned: false))));
         Assert.That(module.parameters().Count(), Is.Zero);
     }
 
     [Test]
-    public void RoiAlign_counts_samples_beyond_the_map_as_zeros_in_the_average()
+    public void ROIAlign_counts_samples_beyond_the_map_as_zeros_in_the_average()
     {
         using var scope = NewDisposeScope();
         var input = full([1, 1, 8, 8], 3.0, ScalarType.Float32);
         // Inside the map; x in [6, 9] with 2 x 2 samples per bin; beyond x = W + 1 entirely.
         var rois = tensor(new float[] { 0, 1, 1, 6, 6, 0, 6, 2, 9, 4, 0, 10, 2, 12, 4 }, [3, 5]);
 
-        var output = ROIAlign.RoiAlign(input, rois, (1, 2), 1.0, 2, aligned: false);
+        var output = ROIAlign.Apply(input, rois, (1, 2), 1.0, 2, aligned: false);
         var values = output.contiguous().data<float>().ToArray();
 
         Assert.Multiple(() =>
@@ -218,40 +218,40 @@ public class ROIAlignTests
     }
 
     [Test]
-    public void RoiAlign_samples_exactly_at_minus_one_and_at_the_map_size_read_the_edge()
+    public void ROIAlign_samples_exactly_at_minus_one_and_at_the_map_size_read_the_edge()
     {
         using var scope = NewDisposeScope();
         // Value = column + 1 on an 8 x 8 map; one sample per ROI at y = 3 and x = 8 (= W), -1, 8.5 (beyond W).
         var input = (arange(8, ScalarType.Float32) + 1).expand(1, 1, 8, 8).contiguous();
         var rois = tensor(new float[] { 0, 7, 2, 9, 4, 0, -2, 2, 0, 4, 0, 7.5f, 2, 9.5f, 4 }, [3, 5]);
 
-        var output = ROIAlign.RoiAlign(input, rois, (1, 1), 1.0, 1, aligned: false);
+        var output = ROIAlign.Apply(input, rois, (1, 1), 1.0, 1, aligned: false);
 
         Assert.That(output.contiguous().data<float>().ToArray(), Is.EqualTo(new[] { 8f, 1f, 0f }));
     }
 
     [Test]
-    public void RoiAlign_rejects_bad_shapes_and_batch_indices()
+    public void ROIAlign_rejects_bad_shapes_and_batch_indices()
     {
         using var scope = NewDisposeScope();
         var input = zeros(1, 2, 4, 4);
         Assert.Multiple(() =>
         {
-            Assert.That(() => ROIAlign.RoiAlign(zeros(2, 4, 4), zeros(1, 5), (2, 2), 1, 0, true), Throws.ArgumentException);
-            Assert.That(() => ROIAlign.RoiAlign(input, zeros(1, 4), (2, 2), 1, 0, true), Throws.ArgumentException);
-            Assert.That(() => ROIAlign.RoiAlign(input, tensor(new float[] { 1, 0, 0, 2, 2 }, [1, 5]), (2, 2), 1, 0, true),
+            Assert.That(() => ROIAlign.Apply(zeros(2, 4, 4), zeros(1, 5), (2, 2), 1, 0, true), Throws.ArgumentException);
+            Assert.That(() => ROIAlign.Apply(input, zeros(1, 4), (2, 2), 1, 0, true), Throws.ArgumentException);
+            Assert.That(() => ROIAlign.Apply(input, tensor(new float[] { 1, 0, 0, 2, 2 }, [1, 5]), (2, 2), 1, 0, true),
                 Throws.ArgumentException.With.Message.Contains("batch index"));
-            Assert.That(() => ROIAlign.RoiAlign(input, zeros(1, 5), (0, 2), 1, 0, true), Throws.InstanceOf<ArgumentOutOfRangeException>());
-            Assert.That(() => ROIAlign.RoiAlign(input, zeros(1, 5), (2, 2), 1, -1, true), Throws.InstanceOf<ArgumentOutOfRangeException>());
+            Assert.That(() => ROIAlign.Apply(input, zeros(1, 5), (0, 2), 1, 0, true), Throws.InstanceOf<ArgumentOutOfRangeException>());
+            Assert.That(() => ROIAlign.Apply(input, zeros(1, 5), (2, 2), 1, -1, true), Throws.InstanceOf<ArgumentOutOfRangeException>());
         });
     }
 
     [Test]
-    public void RoiAlign_with_no_rois_gives_an_empty_result_and_a_zero_gradient()
+    public void ROIAlign_with_no_rois_gives_an_empty_result_and_a_zero_gradient()
     {
         using var scope = NewDisposeScope();
         var input = ones([1, 2, 4, 4], requires_grad: true);
-        var output = ROIAlign.RoiAlign(input, zeros(0, 5), (2, 2), 1, 0, true);
+        var output = ROIAlign.Apply(input, zeros(0, 5), (2, 2), 1, 0, true);
         output.sum().backward();
 
         Assert.That(output.shape, Is.EqualTo(new long[] { 0, 2, 2, 2 }));
@@ -279,11 +279,11 @@ public class ROIAlignTests
     }
 
     [Test]
-    public void RoiAlign_computes_half_precision_input_in_float32()
+    public void ROIAlign_computes_half_precision_input_in_float32()
     {
         using var scope = NewDisposeScope();
         var input = full([1, 1, 4, 4], 2.0, ScalarType.Float16);
-        var output = ROIAlign.RoiAlign(input, tensor(new float[] { 0, 0, 0, 4, 4 }, [1, 5]), (2, 2), 1, 0, true);
+        var output = ROIAlign.Apply(input, tensor(new float[] { 0, 0, 0, 4, 4 }, [1, 5]), (2, 2), 1, 0, true);
 
         Assert.That(output.dtype, Is.EqualTo(ScalarType.Float16));
         Assert.That(output.to(ScalarType.Float32).data<float>().ToArray(), Is.All.EqualTo(2f));

@@ -13,7 +13,7 @@ namespace D2.Detection.Tests.Layers;
 /// </summary>
 public class TensorOpPathTests
 {
-    static Tensor RandomRois(Generator g, int count, int batch, float imageWidth, float imageHeight, float maxSize)
+    static Tensor RandomROIs(Generator g, int count, int batch, float imageWidth, float imageHeight, float maxSize)
     {
         var b = randint(0, batch, [count, 1], generator: g).to(ScalarType.Float32);
         var x0 = rand([count, 1], generator: g).mul(imageWidth * 1.2f).sub(imageWidth * 0.1f);
@@ -28,7 +28,7 @@ public class TensorOpPathTests
     {
         var inputs = maps.Select(m => m.detach().clone().requires_grad_(true)).ToArray();
         using var forced = force ? TensorOpPath.Force() : null;
-        var output = ROIAlign.MultiLevelRoiAlign(inputs, rois, levels, scales, (7, 5), sampling, aligned);
+        var output = ROIAlign.MultiLevelROIAlign(inputs, rois, levels, scales, (7, 5), sampling, aligned);
         output.mul(upstream).sum().backward();
         return (output.detach(), [.. inputs.Select(i => i.grad!)]);
     }
@@ -37,13 +37,13 @@ public class TensorOpPathTests
     [TestCase(2, true, ScalarType.Float32)]
     [TestCase(0, false, ScalarType.Float32)]
     [TestCase(0, true, ScalarType.Float64)]
-    public void RoiAlign_tensor_ops_match_the_kernel_forward_and_backward(int sampling, bool aligned, ScalarType dtype)
+    public void ROIAlign_tensor_ops_match_the_kernel_forward_and_backward(int sampling, bool aligned, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(11);
         Tensor[] maps = [randn([2, 3, 40, 52], generator: g).to(dtype), randn([2, 3, 20, 26], generator: g).to(dtype), randn([2, 3, 10, 13], generator: g).to(dtype)];
         double[] scales = [1.0 / 4, 1.0 / 8, 1.0 / 16];
-        var rois = cat([RandomRois(g, 60, 2, 208, 160, 150),
+        var rois = cat([RandomROIs(g, 60, 2, 208, 160, 150),
             // Degenerate: zero size, inverted, and wholly outside the map.
             tensor(new float[] { 0, 10, 10, 10, 10, 1, 50, 40, 20, 30, 0, 500, 500, 600, 600, 1, -80, -80, -40, -40 }, [4, 5])]).to(dtype);
         // Level -1 and 3 index no map: zero rows on both paths.
@@ -59,19 +59,19 @@ public class TensorOpPathTests
 
     [TestCase(1L)]
     [TestCase(3000L)]
-    public void RoiAlign_tensor_ops_split_into_small_chunks_still_match_the_kernel(long budget)
+    public void ROIAlign_tensor_ops_split_into_small_chunks_still_match_the_kernel(long budget)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(13);
         Tensor[] maps = [randn([2, 4, 30, 41], generator: g), randn([2, 4, 15, 21], generator: g)];
         double[] scales = [1.0 / 4, 1.0 / 8];
         // Mixed sizes and aspect ratios, so chunks of one window-size group pad smaller windows to their largest.
-        var rois = RandomRois(g, 40, 2, 164, 120, 120);
+        var rois = RandomROIs(g, 40, 2, 164, 120, 120);
         var levels = randint(0, 2, [40], generator: g);
         var upstream = randn([40, 4, 7, 5], generator: g);
         var (kernelOut, kernelGrads) = PoolWithGrads(maps, rois, levels, scales, 0, true, upstream, force: false);
         var inputs = maps.Select(m => m.detach().clone().requires_grad_(true)).ToArray();
-        var options = new RoiAlignOptions(7, 5, scales, 0, true);
+        var options = new ROIAlignOptions(7, 5, scales, 0, true);
         var output = ROIAlignTensorOps.Pool(inputs, rois, levels, options, chunkElements: budget);
         output.mul(upstream).sum().backward();
         Assert.That(output.sub(kernelOut).abs().max().item<float>(), Is.LessThanOrEqualTo(1e-5f));
@@ -80,32 +80,32 @@ public class TensorOpPathTests
     }
 
     [Test]
-    public void RoiAlign_tensor_ops_reject_a_batch_index_outside_the_batch()
+    public void ROIAlign_tensor_ops_reject_a_batch_index_outside_the_batch()
     {
         using var scope = NewDisposeScope();
         using var forced = TensorOpPath.Force();
         var map = randn([2, 3, 10, 10]);
         var rois = tensor(new float[] { 0, 1, 1, 20, 20, 2, 1, 1, 20, 20 }, [2, 5]);
-        var error = Assert.Throws<ArgumentException>(() => ROIAlign.RoiAlign(map, rois, (7, 7), 0.25, 0, true));
+        var error = Assert.Throws<ArgumentException>(() => ROIAlign.Apply(map, rois, (7, 7), 0.25, 0, true));
         Assert.That(error!.Message, Does.Contain("ROI 1").And.Contain("batch index"));
     }
 
     [Test]
-    public void RoiAlign_single_level_and_half_precision_match_the_kernel()
+    public void ROIAlign_single_level_and_half_precision_match_the_kernel()
     {
         using var scope = NewDisposeScope();
         var g = new Generator(5);
         var map = randn([1, 4, 17, 23], generator: g);
-        var rois = RandomRois(g, 30, 1, 92, 68, 60);
-        var kernel = ROIAlign.RoiAlign(map, rois, (14, 14), 0.25, 0, true);
+        var rois = RandomROIs(g, 30, 1, 92, 68, 60);
+        var kernel = ROIAlign.Apply(map, rois, (14, 14), 0.25, 0, true);
         Tensor ops;
         using (TensorOpPath.Force())
-            ops = ROIAlign.RoiAlign(map, rois, (14, 14), 0.25, 0, true);
+            ops = ROIAlign.Apply(map, rois, (14, 14), 0.25, 0, true);
         Assert.That(ops.sub(kernel).abs().max().item<float>(), Is.LessThanOrEqualTo(1e-5f));
         var half = map.to(ScalarType.BFloat16);
-        var kernelHalf = ROIAlign.RoiAlign(half, rois, (7, 7), 0.25, 0, true);
+        var kernelHalf = ROIAlign.Apply(half, rois, (7, 7), 0.25, 0, true);
         using (TensorOpPath.Force())
-            Assert.That(ROIAlign.RoiAlign(half, rois, (7, 7), 0.25, 0, true).to(ScalarType.Float32).sub(kernelHalf.to(ScalarType.Float32)).abs().max().item<float>(),
+            Assert.That(ROIAlign.Apply(half, rois, (7, 7), 0.25, 0, true).to(ScalarType.Float32).sub(kernelHalf.to(ScalarType.Float32)).abs().max().item<float>(),
                 Is.LessThanOrEqualTo(0.02f), "bf16 rounding of the same float32 result");
     }
 
@@ -126,7 +126,7 @@ public class TensorOpPathTests
     [TestCase(0.7)]
     [TestCase(0.0)]
     [TestCase(1.0 / 3)]
-    public void Nms_tensor_ops_keep_exactly_what_the_kernel_keeps(double threshold)
+    public void NMS_tensor_ops_keep_exactly_what_the_kernel_keeps(double threshold)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(3);
@@ -143,14 +143,14 @@ public class TensorOpPathTests
         boxes[5] = tensor(new float[] { 0, 0, 10, 30 }); // IoU exactly 1/3 with box 4
         scores[6] = float.NaN;
         var classes = randint(0, 4, [n], generator: g);
-        var kernel = Keep(() => NMS.Nms(boxes, scores, threshold), force: false);
-        Assert.That(Keep(() => NMS.Nms(boxes, scores, threshold), force: true), Is.EqualTo(kernel));
-        var kernelBatched = Keep(() => NMS.BatchedNms(boxes, scores, classes, threshold), force: false);
+        var kernel = Keep(() => NMS.Apply(boxes, scores, threshold), force: false);
+        Assert.That(Keep(() => NMS.Apply(boxes, scores, threshold), force: true), Is.EqualTo(kernel));
+        var kernelBatched = Keep(() => NMS.BatchedNMS(boxes, scores, classes, threshold), force: false);
         Assert.That(kernelBatched.Length, Is.GreaterThan(kernel.Length), "categories protect boxes from each other");
-        Assert.That(Keep(() => NMS.BatchedNms(boxes, scores, classes, threshold), force: true), Is.EqualTo(kernelBatched));
+        Assert.That(Keep(() => NMS.BatchedNMS(boxes, scores, classes, threshold), force: true), Is.EqualTo(kernelBatched));
         var boxes64 = boxes.to(ScalarType.Float64);
-        Assert.That(Keep(() => NMS.Nms(boxes64, scores, threshold), force: true), Is.EqualTo(Keep(() => NMS.Nms(boxes64, scores, threshold), force: false)));
-        Assert.That(Keep(() => NMS.Nms(boxes.narrow(0, 0, 0), scores.narrow(0, 0, 0), threshold), force: true), Is.Empty);
+        Assert.That(Keep(() => NMS.Apply(boxes64, scores, threshold), force: true), Is.EqualTo(Keep(() => NMS.Apply(boxes64, scores, threshold), force: false)));
+        Assert.That(Keep(() => NMS.Apply(boxes.narrow(0, 0, 0), scores.narrow(0, 0, 0), threshold), force: true), Is.Empty);
     }
 
     [TestCase(0.5)]

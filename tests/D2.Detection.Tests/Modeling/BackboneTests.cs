@@ -11,14 +11,14 @@ public class BackboneTests
     // Independent count: torchvision's resnet50 has 25,557,032 parameters; minus fc (2048*1000+1000) and the
     // BatchNorm weights+biases (2 * 26,560 channels) leaves 23,454,912 conv weights. FPN: laterals
     // (256+512+1024+2048)*256 + 4*256 = 984,064; outputs 4*(256*256*9+256) = 2,360,320.
-    const long R50ConvWeights = 23_454_912, FpnParameters = 984_064 + 2_360_320;
+    const long R50ConvWeights = 23_454_912, FPNParameters = 984_064 + 2_360_320;
 
     [Test]
     public void R50_FPN_has_Detectron2_parameter_count_and_frozen_stem_and_res2()
     {
         using var fpn = new FPN(R50(), ["res2", "res3", "res4", "res5"], 256, topBlock: new LastLevelMaxPool());
         var parameters = fpn.named_parameters().ToList();
-        Assert.That(parameters.Sum(p => p.parameter.numel()), Is.EqualTo(R50ConvWeights + FpnParameters));
+        Assert.That(parameters.Sum(p => p.parameter.numel()), Is.EqualTo(R50ConvWeights + FPNParameters));
         // Frozen: stem conv 64*3*7*7 = 9,408 and res2 (73,728 + 2 * 69,632) = 212,992.
         var frozen = parameters.Where(p => !p.parameter.requires_grad).ToList();
         Assert.That(frozen.Sum(p => p.parameter.numel()), Is.EqualTo(9_408 + 212_992));

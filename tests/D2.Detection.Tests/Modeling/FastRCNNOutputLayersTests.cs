@@ -1,5 +1,5 @@
 using D2.Detection.Modeling;
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 

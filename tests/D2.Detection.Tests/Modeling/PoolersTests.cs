@@ -74,7 +74,7 @@ public class PoolersTests
         {
             var level = expectedLevels[b];
             var size = imageSize / strides[level];
-            var reference = new RoiAlignReference(images, channels, size, size, 7, 7, 1.0 / strides[level], 0, aligned: true);
+            var reference = new ROIAlignReference(images, channels, size, size, 7, 7, 1.0 / strides[level], 0, aligned: true);
             var box = boxes[b / 4][b % 4].data<double>().ToArray();
             var roi = new double[] { b / 4, box[0], box[1], box[2], box[3] };
             var expected = reference.Forward(features[level].contiguous().data<double>().ToArray(), roi);
@@ -107,7 +107,7 @@ public class PoolersTests
         for (var level = 0; level < 2; level++)
         {
             var size = 64 / strides[level];
-            var reference = new RoiAlignReference(2, 3, size, size, 2, 2, 1.0 / strides[level], 2, aligned: false);
+            var reference = new ROIAlignReference(2, 3, size, size, 2, 2, 1.0 / strides[level], 2, aligned: false);
             var levelUpstream = upstream.Select((g, i) => levelOfBox[i / 12] == level ? g : 0).ToArray();
             var expected = reference.Backward(levelUpstream, [.. rois.SelectMany(r => r)]);
             Assert.That(features[level].grad!.data<double>().ToArray(), Is.EqualTo(expected).Within(1e-12), $"p{level + 2}");

@@ -11,7 +11,7 @@ public class RPNTests
     static readonly float[] DeltaBias = [0.1f, -0.2f, 0.3f, 0.05f];
 
     /// <summary>One level, stride 16, one 32x32 anchor per cell on a 2x2 map; a head whose outputs are its biases.</summary>
-    static RPN ConstantRpn()
+    static RPN ConstantRPN()
     {
         var head = new StandardRPNHead(inChannels: 4, numAnchors: 1);
         using (no_grad())
@@ -23,15 +23,15 @@ public class RPNTests
             }
         return new RPN(["p4"], head, new DefaultAnchorGenerator([[32.0]], [[1.0]], [16]),
             new Matcher([0.3, 0.7], [0, -1, 1], allowLowQualityMatches: true), new Box2BoxTransform((1, 1, 1, 1)),
-            batchSizePerImage: 256, positiveFraction: 0.5, preNmsTopK: (2000, 1000), postNmsTopK: (1000, 1000));
+            batchSizePerImage: 256, positiveFraction: 0.5, preNMSTopK: (2000, 1000), postNMSTopK: (1000, 1000));
     }
 
     [Test]
-    public void Rpn_losses_match_hand_computed_values_on_a_four_anchor_case()
+    public void RPN_losses_match_hand_computed_values_on_a_four_anchor_case()
     {
         // Anchors (-16,-16,16,16), (0,-16,32,16), (-16,0,16,32), (0,0,32,32); gt (2,4,34,30):
         // IoUs 0.099, 0.241, 0.244, 0.725 -> labels 0, 0, 0, 1, all four sampled (budget 256).
-        using var rpn = ConstantRpn();
+        using var rpn = ConstantRPN();
         rpn.train();
         using var scope = NewDisposeScope();
         var gt = new Instances((32, 32));
@@ -52,9 +52,9 @@ public class RPNTests
     }
 
     [Test]
-    public void Rpn_losses_reach_every_head_parameter()
+    public void RPN_losses_reach_every_head_parameter()
     {
-        using var rpn = ConstantRpn();
+        using var rpn = ConstantRPN();
         rpn.train();
         var gt = new Instances((32, 32));
         gt.Set("gt_boxes", new Boxes(tensor(new float[] { 2, 4, 34, 30 }, [1, 4])));
@@ -67,7 +67,7 @@ public class RPNTests
     [Test]
     public void Image_without_ground_truth_samples_only_negatives()
     {
-        using var rpn = ConstantRpn();
+        using var rpn = ConstantRPN();
         rpn.train();
         using var scope = NewDisposeScope();
         var gt = new Instances((32, 32));
@@ -80,7 +80,7 @@ public class RPNTests
     [Test]
     public void Proposals_are_clipped_to_the_unpadded_image_and_sorted_by_logit()
     {
-        using var rpn = ConstantRpn();
+        using var rpn = ConstantRPN();
         rpn.eval();
         using var scope = NewDisposeScope();
         var features = new Dictionary<string, Tensor> { ["p4"] = randn(2, 4, 2, 2) };

@@ -13,27 +13,27 @@ public class ChannelChoiceTests
         + "INPUT.MIN_SIZE_TEST 120 INPUT.MAX_SIZE_TEST 160 SOLVER.IMS_PER_BATCH 1 SOLVER.WARMUP_ITERS 1 SOLVER.STEPS (100,) "
         + "TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SOLVER.MAX_ITER 1 SOLVER.CHECKPOINT_PERIOD 100";
 
-    string data = "";
+    string _data = "";
 
     [OneTimeSetUp]
     public void CreateDataset()
     {
-        data = Directory.CreateTempSubdirectory("d2-channel-").FullName;
-        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", data, "--train", "2", "--val", "3", "--size", "160x120");
+        _data = Directory.CreateTempSubdirectory("d2-channel-").FullName;
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", _data, "--train", "2", "--val", "3", "--size", "160x120");
         Assert.That(exit, Is.Zero, stderr);
-        Assert.That(Directory.EnumerateFiles(Path.Combine(data, "train"), "*.json").Select(Path.GetFileName),
+        Assert.That(Directory.EnumerateFiles(Path.Combine(_data, "train"), "*.json").Select(Path.GetFileName),
             Is.EquivalentTo(new[] { "annotations.json", "via_region_data.json" }), "synth-balloons writes both descriptions");
     }
 
     [OneTimeTearDown]
-    public void DeleteDataset() => Directory.Delete(data, recursive: true);
+    public void DeleteDataset() => Directory.Delete(_data, recursive: true);
 
     [Test]
     public void The_same_images_in_COCO_and_VIA_train_from_the_COCO_file()
     {
         using var job = new TrainingJobTree();
-        job.AddChannel("training", Path.Combine(data, "train"));
-        job.AddChannel("validation", Path.Combine(data, "val"));
+        job.AddChannel("training", Path.Combine(_data, "train"));
+        job.AddChannel("validation", Path.Combine(_data, "val"));
         job.WriteHyperparameters(new Dictionary<string, string> { ["config-file"] = "Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml", ["opts"] = TinyOpts });
         var (exit, stdout, stderr) = job.Run();
         Assert.That(exit, Is.Zero, stdout + stderr);
@@ -49,9 +49,9 @@ public class ChannelChoiceTests
         try
         {
             // The training split's COCO json (2 images) and the validation split's VIA json (3 images): different datasets.
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(data, "train")).Where(f => !f.EndsWith("via_region_data.json", StringComparison.Ordinal)))
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(_data, "train")).Where(f => !f.EndsWith("via_region_data.json", StringComparison.Ordinal)))
                 File.Copy(file, Path.Combine(mixed, Path.GetFileName(file)));
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(data, "val")).Where(f => !f.EndsWith("annotations.json", StringComparison.Ordinal)))
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(_data, "val")).Where(f => !f.EndsWith("annotations.json", StringComparison.Ordinal)))
                 File.Copy(file, Path.Combine(mixed, Path.GetFileName(file)), overwrite: true);
             using var job = new TrainingJobTree();
             job.AddChannel("training", mixed);

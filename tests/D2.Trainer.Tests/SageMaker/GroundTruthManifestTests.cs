@@ -18,18 +18,18 @@ public class GroundTruthManifestTests
         + "INPUT.MIN_SIZE_TEST 120 INPUT.MAX_SIZE_TEST 160 SOLVER.IMS_PER_BATCH 1 SOLVER.WARMUP_ITERS 1 SOLVER.STEPS (100,) "
         + "TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SOLVER.MAX_ITER 2 SOLVER.CHECKPOINT_PERIOD 100";
 
-    string data = "";
+    string _data = "";
 
     [OneTimeSetUp]
     public void CreateDataset()
     {
-        data = Directory.CreateTempSubdirectory("d2-manifest-").FullName;
-        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", data, "--train", "3", "--val", "2", "--size", "160x120");
+        _data = Directory.CreateTempSubdirectory("d2-manifest-").FullName;
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", _data, "--train", "3", "--val", "2", "--size", "160x120");
         Assert.That(exit, Is.Zero, stderr);
     }
 
     [OneTimeTearDown]
-    public void DeleteDataset() => Directory.Delete(data, recursive: true);
+    public void DeleteDataset() => Directory.Delete(_data, recursive: true);
 
     /// <summary>Ground Truth's output for a split: one line per COCO image, its boxes as left/top/width/height.</summary>
     static string ManifestOf(string split, string coco, string keyPrefix)
@@ -74,8 +74,8 @@ public class GroundTruthManifestTests
     TrainingJobTree ManifestJob(IReadOnlyDictionary<string, string> hyperparameters)
     {
         var job = new TrainingJobTree();
-        var train = Path.Combine(data, "train");
-        var val = Path.Combine(data, "val");
+        var train = Path.Combine(_data, "train");
+        var val = Path.Combine(_data, "val");
         var staged = Directory.CreateTempSubdirectory("d2-manifest-channels-").FullName;
         try
         {

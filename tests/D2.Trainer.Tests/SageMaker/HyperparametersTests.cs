@@ -4,17 +4,17 @@ namespace D2.Trainer.Tests.SageMaker;
 
 public class HyperparametersTests
 {
-    string dir = "";
+    string _dir = "";
 
     [SetUp]
-    public void CreateDir() => dir = Directory.CreateTempSubdirectory("d2-hp-").FullName;
+    public void CreateDir() => _dir = Directory.CreateTempSubdirectory("d2-hp-").FullName;
 
     [TearDown]
-    public void DeleteDir() => Directory.Delete(dir, recursive: true);
+    public void DeleteDir() => Directory.Delete(_dir, recursive: true);
 
     Hyperparameters Load(string json)
     {
-        var path = Path.Combine(dir, "hyperparameters.json");
+        var path = Path.Combine(_dir, "hyperparameters.json");
         File.WriteAllText(path, json);
         return Hyperparameters.Load(path);
     }

@@ -19,25 +19,25 @@ public class TrainingContainerTests
         + "INPUT.MIN_SIZE_TEST 120 INPUT.MAX_SIZE_TEST 160 SOLVER.IMS_PER_BATCH 2 SOLVER.WARMUP_ITERS 2 SOLVER.STEPS (100,) "
         + "TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 1";
 
-    string data = "";
+    string _data = "";
 
     [OneTimeSetUp]
     public void CreateDataset()
     {
-        data = Directory.CreateTempSubdirectory("d2-sm-data-").FullName;
-        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", data, "--train", "6", "--val", "3", "--size", "160x120");
+        _data = Directory.CreateTempSubdirectory("d2-sm-data-").FullName;
+        var (exit, _, stderr) = D2Process.Run("synth-balloons", "--out", _data, "--train", "6", "--val", "3", "--size", "160x120");
         Assert.That(exit, Is.Zero, stderr);
     }
 
     [OneTimeTearDown]
-    public void DeleteDataset() => Directory.Delete(data, recursive: true);
+    public void DeleteDataset() => Directory.Delete(_data, recursive: true);
 
     /// <summary>training: the VIA json; validation: the COCO json (both formats, one annotation file per channel).</summary>
     TrainingJobTree BalloonJob(string opts)
     {
         var job = new TrainingJobTree();
-        job.AddChannel("training", Path.Combine(data, "train"), "annotations.json");
-        job.AddChannel("validation", Path.Combine(data, "val"), "via_region_data.json");
+        job.AddChannel("training", Path.Combine(_data, "train"), "annotations.json");
+        job.AddChannel("validation", Path.Combine(_data, "val"), "via_region_data.json");
         job.WriteHyperparameters(new Dictionary<string, string> { ["config-file"] = Config, ["opts"] = $"{TinyOpts} {opts}", ["seed"] = "3" });
         return job;
     }
@@ -121,7 +121,7 @@ public class TrainingContainerTests
     public void Eval_only_with_a_local_config_file_and_weights_from_a_channel_writes_the_evaluation()
     {
         using var job = new TrainingJobTree();
-        job.AddChannel("validation", Path.Combine(data, "val"), "via_region_data.json");
+        job.AddChannel("validation", Path.Combine(_data, "val"), "via_region_data.json");
         var modelChannel = job.Path("input/data/model");
         Directory.CreateDirectory(Path.Combine(modelChannel, "configs"));
         var yaml = Path.Combine(modelChannel, "configs", "tiny.yaml");

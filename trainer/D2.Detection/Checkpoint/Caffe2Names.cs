@@ -70,7 +70,7 @@ public static class Caffe2Names
         name = Regex.Replace(name, @"^fc6\.", "box_head.fc1.");
         name = Regex.Replace(name, @"^fc7\.", "box_head.fc2.");
         name = Regex.Replace(name, @"^head\.conv", "box_head.conv");
-        name = FpnName(name);
+        name = FPNName(name);
         // Mask head (StandardROIHeads, then Res5ROIHeads).
         name = name.Replace(".[mask].fcn", "mask_head.mask_fcn", StringComparison.Ordinal);
         name = Regex.Replace(name, @"^\.mask\.fcn", "mask_head.mask_fcn");
@@ -83,7 +83,7 @@ public static class Caffe2Names
     }
 
     /// <summary>FPN: <c>fpn.inner.res2.2.sum.lateral.weight</c> -> <c>fpn_lateral2.weight</c>; <c>fpn.res2.2.sum.weight</c> -> <c>fpn_output2.weight</c>.</summary>
-    private static string FpnName(string name)
+    private static string FPNName(string name)
     {
         var parts = name.Split('.');
         var norm = parts.Contains("norm") ? ".norm" : "";

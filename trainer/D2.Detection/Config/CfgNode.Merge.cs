@@ -58,14 +58,14 @@ public sealed partial class CfgNode
 
             var (parent, leafKey) = ParentOf(key, "in opts");
             var fullKey = FullKey(key);
-            var current = parent.entries[leafKey];
+            var current = parent._entries[leafKey];
             if (current is CfgNode)
             {
                 throw GroupNotValue(fullKey, "in opts");
             }
 
             parent.ThrowIfFrozen(fullKey);
-            parent.entries[leafKey] = ConfigValues.CheckAndCoerce(Decode(opts[i + 1]), current, fullKey, "in opts");
+            parent._entries[leafKey] = ConfigValues.CheckAndCoerce(Decode(opts[i + 1]), current, fullKey, "in opts");
         }
     }
 
@@ -93,7 +93,7 @@ public sealed partial class CfgNode
         foreach (var (key, entry) in mapping.Entries)
         {
             var fullKey = FullKey(key);
-            if (!entries.TryGetValue(key, out var current))
+            if (!_entries.TryGetValue(key, out var current))
             {
                 throw key == BaseKey
                     ? new ConfigException($"The reserved key '{BaseKey}' is only allowed at the top of a file (at {entry.Location}).") { Key = fullKey }
@@ -118,7 +118,7 @@ public sealed partial class CfgNode
             }
 
             ThrowIfFrozen(fullKey);
-            entries[key] = ConfigValues.CheckAndCoerce(value, current, fullKey, "at " + entry.Location);
+            _entries[key] = ConfigValues.CheckAndCoerce(value, current, fullKey, "at " + entry.Location);
         }
     }
 

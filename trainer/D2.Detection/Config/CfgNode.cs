@@ -17,7 +17,7 @@ namespace D2.Detection.Config;
 /// </example>
 public sealed partial class CfgNode
 {
-    private readonly OrderedDictionary<string, object?> entries = new(StringComparer.Ordinal);
+    private readonly OrderedDictionary<string, object?> _entries = new(StringComparer.Ordinal);
 
     /// <summary>An empty root node.</summary>
     public CfgNode()
@@ -31,7 +31,7 @@ public sealed partial class CfgNode
     public string Path { get; }
 
     /// <summary>The names of this node's direct children, in insertion order.</summary>
-    public IEnumerable<string> Keys => entries.Keys;
+    public IEnumerable<string> Keys => _entries.Keys;
 
     public bool IsFrozen { get; private set; }
 
@@ -61,14 +61,14 @@ public sealed partial class CfgNode
     {
         var fullKey = FullKey(key);
         var (parent, leafKey) = ParentOf(key, "set");
-        if (parent.entries[leafKey] is CfgNode)
+        if (parent._entries[leafKey] is CfgNode)
         {
             throw GroupNotValue(fullKey, "set");
         }
 
         parent.ThrowIfFrozen(fullKey);
         var leaf = ConfigValues.FromClr(value, fullKey);
-        parent.entries[leafKey] = ConfigValues.CheckAndCoerce(leaf, parent.entries[leafKey], fullKey, "set from code");
+        parent._entries[leafKey] = ConfigValues.CheckAndCoerce(leaf, parent._entries[leafKey], fullKey, "set from code");
     }
 
     /// <summary>
@@ -88,16 +88,16 @@ public sealed partial class CfgNode
         var parts = key.Split('.');
         foreach (var part in parts[..^1])
         {
-            if (!node.entries.TryGetValue(part, out var child))
+            if (!node._entries.TryGetValue(part, out var child))
             {
                 child = new CfgNode(Join(node.Path, part));
-                node.entries[part] = child;
+                node._entries[part] = child;
             }
 
             node = child as CfgNode ?? throw new ConfigException($"Config key {Join(node.Path, part)} is a value, not a group; cannot add {fullKey} under it.") { Key = fullKey };
         }
 
-        node.entries[parts[^1]] = defaultValue is CfgNode group ? group.CloneAs(fullKey) : ConfigValues.FromClr(defaultValue, fullKey);
+        node._entries[parts[^1]] = defaultValue is CfgNode group ? group.CloneAs(fullKey) : ConfigValues.FromClr(defaultValue, fullKey);
     }
 
     /// <summary>Makes this node and all its groups read-only (as Detectron2 does before training).</summary>
@@ -121,7 +121,7 @@ public sealed partial class CfgNode
     /// <summary>Every leaf as (full key, value), depth first in key order of insertion.</summary>
     public IEnumerable<KeyValuePair<string, object?>> Leaves()
     {
-        foreach (var (key, value) in entries)
+        foreach (var (key, value) in _entries)
         {
             if (value is CfgNode child)
             {
@@ -164,7 +164,7 @@ public sealed partial class CfgNode
     public override string ToString() => Dump();
 
     /// <summary>A direct child (leaf or group) by its own name.</summary>
-    internal object? GetLocal(string name) => entries[name];
+    internal object? GetLocal(string name) => _entries[name];
 
     /// <summary>Builds a tree from a YAML document as it is (no literal decoding): used for the defaults.</summary>
     internal static CfgNode FromMapping(YamlMapping mapping, string path = "")
@@ -172,7 +172,7 @@ public sealed partial class CfgNode
         var node = new CfgNode(path);
         foreach (var (key, entry) in mapping.Entries)
         {
-            node.entries[key] = entry.Value is YamlMapping child ? FromMapping(child, Join(path, key)) : entry.Value;
+            node._entries[key] = entry.Value is YamlMapping child ? FromMapping(child, Join(path, key)) : entry.Value;
         }
 
         return node;
@@ -181,9 +181,9 @@ public sealed partial class CfgNode
     private CfgNode CloneAs(string path)
     {
         var copy = new CfgNode(path) { IsFrozen = IsFrozen };
-        foreach (var (key, value) in entries)
+        foreach (var (key, value) in _entries)
         {
-            copy.entries[key] = value is CfgNode child ? child.CloneAs(Join(path, key)) : value;
+            copy._entries[key] = value is CfgNode child ? child.CloneAs(Join(path, key)) : value;
         }
 
         return copy;
@@ -192,7 +192,7 @@ public sealed partial class CfgNode
     private void SetFrozen(bool frozen)
     {
         IsFrozen = frozen;
-        foreach (var child in entries.Values.OfType<CfgNode>())
+        foreach (var child in _entries.Values.OfType<CfgNode>())
         {
             child.SetFrozen(frozen);
         }
@@ -209,7 +209,7 @@ public sealed partial class CfgNode
     private object? Resolve(string key, string operation)
     {
         var (parent, leafKey) = ParentOf(key, operation);
-        return parent.entries[leafKey];
+        return parent._entries[leafKey];
     }
 
     private bool TryResolve(string key, out object? value)
@@ -217,7 +217,7 @@ public sealed partial class CfgNode
         object? current = this;
         foreach (var part in key.Split('.'))
         {
-            if (current is not CfgNode node || !node.entries.TryGetValue(part, out current))
+            if (current is not CfgNode node || !node._entries.TryGetValue(part, out current))
             {
                 value = null;
                 return false;
@@ -235,7 +235,7 @@ public sealed partial class CfgNode
         var node = this;
         for (var i = 0; i < parts.Length; i++)
         {
-            if (!node.entries.TryGetValue(parts[i], out var child))
+            if (!node._entries.TryGetValue(parts[i], out var child))
             {
                 throw UnknownKey(FullKey(key), node, parts[i], operation);
             }

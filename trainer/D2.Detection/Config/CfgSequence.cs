@@ -14,42 +14,42 @@ namespace D2.Detection.Config;
 /// </remarks>
 public sealed class CfgSequence : IReadOnlyList<object?>, IEquatable<CfgSequence>
 {
-    private readonly object?[] items;
+    private readonly object?[] _items;
 
     public CfgSequence(IEnumerable<object?> items, bool isTuple)
     {
-        this.items = items.Select(NormalizeElement).ToArray();
+        _items = items.Select(NormalizeElement).ToArray();
         IsTuple = isTuple;
     }
 
     /// <summary>True for a Python tuple (e.g. <c>INPUT.MIN_SIZE_TRAIN</c>), false for a list.</summary>
     public bool IsTuple { get; }
 
-    public int Count => items.Length;
+    public int Count => _items.Length;
 
-    public object? this[int index] => items[index];
+    public object? this[int index] => _items[index];
 
     public static CfgSequence List(params object?[] items) => new(items, isTuple: false);
 
     public static CfgSequence Tuple(params object?[] items) => new(items, isTuple: true);
 
     /// <summary>The same elements as a tuple (<paramref name="isTuple"/>) or a list.</summary>
-    public CfgSequence WithKind(bool isTuple) => isTuple == IsTuple ? this : new CfgSequence(items, isTuple);
+    public CfgSequence WithKind(bool isTuple) => isTuple == IsTuple ? this : new CfgSequence(_items, isTuple);
 
-    public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)items).GetEnumerator();
+    public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)_items).GetEnumerator();
 
-    IEnumerator IEnumerable.GetEnumerator() => items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
 
     public bool Equals(CfgSequence? other)
     {
-        if (other is null || other.IsTuple != IsTuple || other.items.Length != items.Length)
+        if (other is null || other.IsTuple != IsTuple || other._items.Length != _items.Length)
         {
             return false;
         }
 
-        for (var i = 0; i < items.Length; i++)
+        for (var i = 0; i < _items.Length; i++)
         {
-            if (!ConfigValues.ValueEquals(items[i], other.items[i]))
+            if (!ConfigValues.ValueEquals(_items[i], other._items[i]))
             {
                 return false;
             }
@@ -64,7 +64,7 @@ public sealed class CfgSequence : IReadOnlyList<object?>, IEquatable<CfgSequence
     {
         var hash = new HashCode();
         hash.Add(IsTuple);
-        foreach (var item in items)
+        foreach (var item in _items)
         {
             hash.Add(item);
         }

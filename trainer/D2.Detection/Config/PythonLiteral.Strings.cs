@@ -13,7 +13,7 @@ internal static partial class PythonLiteral
         {
             var builder = new StringBuilder();
             bool? isBytes = null;
-            var start = position;
+            var start = _position;
             while (true)
             {
                 var literalIsBytes = ParseOneString(builder);
@@ -23,22 +23,22 @@ internal static partial class PythonLiteral
                 }
 
                 isBytes = literalIsBytes;
-                var save = position;
-                SkipTrivia(depth > 0);
+                var save = _position;
+                SkipTrivia(_depth > 0);
                 if (!StartsString())
                 {
-                    position = save;
+                    _position = save;
                     break;
                 }
             }
 
-            return isBytes == true ? new UnsupportedLiteral("bytes", text[start..position]) : builder.ToString();
+            return isBytes == true ? new UnsupportedLiteral("bytes", text[start.._position]) : builder.ToString();
         }
 
         private bool StartsString()
         {
-            var i = position;
-            while (i < text.Length && i - position < 2 && char.IsAsciiLetter(text[i]))
+            var i = _position;
+            while (i < text.Length && i - _position < 2 && char.IsAsciiLetter(text[i]))
             {
                 i++;
             }
@@ -48,13 +48,13 @@ internal static partial class PythonLiteral
 
         private bool ParseOneString(StringBuilder builder)
         {
-            var prefixStart = position;
+            var prefixStart = _position;
             while (char.IsAsciiLetter(Peek()))
             {
-                position++;
+                _position++;
             }
 
-            var prefix = text[prefixStart..position].ToLowerInvariant();
+            var prefix = text[prefixStart.._position].ToLowerInvariant();
             if (prefix is not ("" or "r" or "u" or "b" or "br" or "rb"))
             {
                 throw Fail(); // f-strings are not literals; other prefixes are syntax errors
@@ -64,18 +64,18 @@ internal static partial class PythonLiteral
             var isBytes = prefix.Contains('b');
             var quote = Peek();
             var triple = PeekAt(1) == quote && PeekAt(2) == quote;
-            position += triple ? 3 : 1;
+            _position += triple ? 3 : 1;
             while (true)
             {
-                if (position >= text.Length)
+                if (_position >= text.Length)
                 {
                     throw Fail();
                 }
 
-                var ch = text[position];
+                var ch = text[_position];
                 if (ch == quote && (!triple || (PeekAt(1) == quote && PeekAt(2) == quote)))
                 {
-                    position += triple ? 3 : 1;
+                    _position += triple ? 3 : 1;
                     return isBytes;
                 }
 
@@ -84,19 +84,19 @@ internal static partial class PythonLiteral
                     throw Fail();
                 }
 
-                position++;
+                _position++;
                 if (ch != '\\')
                 {
                     builder.Append(ch);
                     continue;
                 }
 
-                if (position >= text.Length)
+                if (_position >= text.Length)
                 {
                     throw Fail();
                 }
 
-                var escaped = text[position++];
+                var escaped = text[_position++];
                 if (raw)
                 {
                     builder.Append('\\').Append(escaped);
@@ -130,7 +130,7 @@ internal static partial class PythonLiteral
                     var code = escaped - '0';
                     for (var i = 0; i < 2 && Peek() is >= '0' and <= '7'; i++)
                     {
-                        code = (code * 8) + (text[position++] - '0');
+                        code = (code * 8) + (text[_position++] - '0');
                     }
 
                     builder.Append((char)code);
@@ -143,14 +143,14 @@ internal static partial class PythonLiteral
 
         private int ReadHex(int count)
         {
-            if (position + count > text.Length
-                || !int.TryParse(text.AsSpan(position, count), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
+            if (_position + count > text.Length
+                || !int.TryParse(text.AsSpan(_position, count), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
                 || code > 0x10FFFF)
             {
                 throw Fail();
             }
 
-            position += count;
+            _position += count;
             return code;
         }
     }

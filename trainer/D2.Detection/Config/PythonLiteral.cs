@@ -44,8 +44,8 @@ internal static partial class PythonLiteral
 
     private sealed partial class Parser(string text)
     {
-        private int position;
-        private int depth;
+        private int _position;
+        private int _depth;
 
         public object? ParseAll()
         {
@@ -53,7 +53,7 @@ internal static partial class PythonLiteral
             SkipTrivia(insideBrackets: false);
             while (Peek() is '\n' or '\r')
             {
-                position++;
+                _position++;
                 if (Peek() is ' ' or '\t')
                 {
                     throw Fail();
@@ -62,7 +62,7 @@ internal static partial class PythonLiteral
 
             var value = ParseExpressionList(closing: null);
             SkipTrivia(insideBrackets: true);
-            if (position != text.Length)
+            if (_position != text.Length)
             {
                 throw Fail();
             }
@@ -96,7 +96,7 @@ internal static partial class PythonLiteral
                     break;
                 }
 
-                position++;
+                _position++;
                 sawComma = true;
             }
 
@@ -116,12 +116,12 @@ internal static partial class PythonLiteral
 
         private object? ParseItem()
         {
-            SkipTrivia(depth > 0);
+            SkipTrivia(_depth > 0);
             var sign = Peek();
             if (sign is '-' or '+')
             {
                 // literal_eval allows one sign on a number constant only: -1, -(1), - 1.0; not --1 or -True.
-                position++;
+                _position++;
                 var operand = ParsePrimary();
                 return operand switch
                 {
@@ -138,7 +138,7 @@ internal static partial class PythonLiteral
 
         private object? ParsePrimary()
         {
-            SkipTrivia(depth > 0);
+            SkipTrivia(_depth > 0);
             var ch = Peek();
             switch (ch)
             {
@@ -158,19 +158,19 @@ internal static partial class PythonLiteral
 
             if (char.IsAsciiLetter(ch) || ch == '_')
             {
-                var start = position;
+                var start = _position;
                 while (char.IsAsciiLetterOrDigit(Peek()) || Peek() == '_')
                 {
-                    position++;
+                    _position++;
                 }
 
                 if (Peek() is '\'' or '"')
                 {
-                    position = start;
+                    _position = start;
                     return ParseStrings();
                 }
 
-                return text[start..position] switch
+                return text[start.._position] switch
                 {
                     "True" => true,
                     "False" => false,
@@ -184,12 +184,12 @@ internal static partial class PythonLiteral
 
         private object? ParseBracketed(char open)
         {
-            if (++depth > MaxDepth)
+            if (++_depth > MaxDepth)
             {
                 throw Fail();
             }
 
-            position++;
+            _position++;
             object? result;
             switch (open)
             {
@@ -210,8 +210,8 @@ internal static partial class PythonLiteral
                 throw Fail();
             }
 
-            position++;
-            depth--;
+            _position++;
+            _depth--;
             return result;
         }
 
@@ -233,7 +233,7 @@ internal static partial class PythonLiteral
                     break;
                 }
 
-                position++;
+                _position++;
             }
 
             return MakeSequence(items, isTuple: false);
@@ -242,7 +242,7 @@ internal static partial class PythonLiteral
         /// <summary>Dicts and sets parse (so they are reported by type, as Python would) but no key holds them.</summary>
         private UnsupportedLiteral ParseDictOrSet()
         {
-            var start = position - 1;
+            var start = _position - 1;
             var isDict = true;
             var first = true;
             while (true)
@@ -262,7 +262,7 @@ internal static partial class PythonLiteral
                         throw Fail();
                     }
 
-                    position++;
+                    _position++;
                     ParseItem();
                     SkipTrivia(insideBrackets: true);
                 }
@@ -281,17 +281,17 @@ internal static partial class PythonLiteral
                     break;
                 }
 
-                position++;
+                _position++;
             }
 
-            return new UnsupportedLiteral(isDict ? "dict" : "set", text[start..Math.Min(position + 1, text.Length)]);
+            return new UnsupportedLiteral(isDict ? "dict" : "set", text[start..Math.Min(_position + 1, text.Length)]);
         }
 
         private object ParseNumber()
         {
-            var start = position;
-            var floatMatch = FloatToken().Match(text, position);
-            var intMatch = IntToken().Match(text, position);
+            var start = _position;
+            var floatMatch = FloatToken().Match(text, _position);
+            var intMatch = IntToken().Match(text, _position);
             var isFloat = floatMatch.Success && (!intMatch.Success || floatMatch.Length > intMatch.Length);
             var match = isFloat ? floatMatch : intMatch;
             if (!match.Success)
@@ -299,12 +299,12 @@ internal static partial class PythonLiteral
                 throw Fail();
             }
 
-            position += match.Length;
+            _position += match.Length;
             var hasRadixPrefix = match.Length > 1 && match.Value[0] == '0' && char.IsAsciiLetter(match.Value[1]);
             var imaginary = Peek() is 'j' or 'J' && !hasRadixPrefix;
             if (imaginary)
             {
-                position++;
+                _position++;
             }
 
             // "1abc", "0777": Python's tokenizer rejects a number glued to a name or more digits.
@@ -316,10 +316,10 @@ internal static partial class PythonLiteral
             var token = match.Value.Replace("_", string.Empty, StringComparison.Ordinal);
             if (imaginary)
             {
-                return new UnsupportedLiteral("complex", text[start..position]);
+                return new UnsupportedLiteral("complex", text[start.._position]);
             }
 
-            return isFloat ? ParseFloat(token) : ParseInt(token, text[start..position]);
+            return isFloat ? ParseFloat(token) : ParseInt(token, text[start.._position]);
         }
 
         private static double ParseFloat(string token)
@@ -359,22 +359,22 @@ internal static partial class PythonLiteral
         /// <summary>Spaces, comments and line continuations; newlines only inside brackets.</summary>
         private void SkipTrivia(bool insideBrackets)
         {
-            while (position < text.Length)
+            while (_position < text.Length)
             {
-                var ch = text[position];
+                var ch = text[_position];
                 if (ch is ' ' or '\t' or '\f' || (insideBrackets && ch is '\n' or '\r'))
                 {
-                    position++;
+                    _position++;
                 }
                 else if (ch == '\\' && PeekAt(1) == '\n')
                 {
-                    position += 2;
+                    _position += 2;
                 }
                 else if (ch == '#')
                 {
-                    while (position < text.Length && text[position] != '\n')
+                    while (_position < text.Length && text[_position] != '\n')
                     {
-                        position++;
+                        _position++;
                     }
                 }
                 else
@@ -394,9 +394,9 @@ internal static partial class PythonLiteral
             return new CfgSequence(items, isTuple);
         }
 
-        private char Peek() => position < text.Length ? text[position] : '\0';
+        private char Peek() => _position < text.Length ? text[_position] : '\0';
 
-        private char PeekAt(int offset) => position + offset < text.Length ? text[position + offset] : '\0';
+        private char PeekAt(int offset) => _position + offset < text.Length ? text[_position + offset] : '\0';
 
         private static FormatException Fail() => new("not a Python literal");
     }

@@ -131,6 +131,12 @@ internal static partial class SupportedFeatures
             }
 
             var supported = inference && NormKeys.Contains(key) ? InferenceNorms : choices;
+            // A part registered from outside the library (Modeling.ModelBuilder's registries) is supported too.
+            if (Modeling.ModelBuilder.RegisteredNames(key) is { } registered)
+            {
+                supported = [.. supported.Union(registered, StringComparer.Ordinal)];
+            }
+
             if (cfg.ContainsKey(key) && cfg[key] is string value && !supported.Contains(value, StringComparer.Ordinal))
             {
                 problems.Add((key, $"{key} = {PythonRepr.Format(value)}: not supported yet ({feature}); "

@@ -21,7 +21,7 @@ public sealed class DatasetMapper
     // Detectron2's filter_empty_instances default box threshold.
     const double EmptyBoxThreshold = 1e-5;
 
-    readonly Random ownRandom;
+    readonly Random _ownRandom;
 
     /// <param name="isTrain">keep annotations and build training targets; at test time they are dropped</param>
     /// <param name="augmentations">applied in order (Detectron2: ResizeShortestEdge, then RandomFlip in training)</param>
@@ -41,7 +41,7 @@ public sealed class DatasetMapper
         ImageFormat = imageFormat;
         UseInstanceMask = useInstanceMask;
         InstanceMaskFormat = instanceMaskFormat;
-        ownRandom = new Random(seed);
+        _ownRandom = new Random(seed);
     }
 
     public bool IsTrain { get; }
@@ -70,7 +70,7 @@ public sealed class DatasetMapper
     /// <summary>Maps with the mapper's own seeded generator (calls are serialised on it).</summary>
     public ModelInput Map(DatasetRecord record)
     {
-        lock (ownRandom) return Map(record, ownRandom);
+        lock (_ownRandom) return Map(record, _ownRandom);
     }
 
     /// <summary>Maps one record; <paramref name="random"/> is the only source of randomness (resize choice, flip).</summary>

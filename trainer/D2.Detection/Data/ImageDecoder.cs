@@ -47,11 +47,11 @@ public static class ImageDecoder
     /// </summary>
     public const long DefaultMaxImagePixels = 89_478_485;
 
-    static readonly Lazy<long> maxImagePixels = new(() => ReadMaxImagePixels(Environment.GetEnvironmentVariable("D2_MAX_IMAGE_PIXELS")));
+    static readonly Lazy<long> ConfiguredMaxImagePixels = new(() => ReadMaxImagePixels(Environment.GetEnvironmentVariable("D2_MAX_IMAGE_PIXELS")));
 
     /// <summary>The pixel limit in force: D2_MAX_IMAGE_PIXELS when set, else <see cref="DefaultMaxImagePixels"/>.</summary>
     /// <exception cref="ArgumentException">D2_MAX_IMAGE_PIXELS is not a positive integer</exception>
-    public static long MaxImagePixels => maxImagePixels.Value;
+    public static long MaxImagePixels => ConfiguredMaxImagePixels.Value;
 
     /// <exception cref="ArgumentException">the text is set but not a positive integer</exception>
     public static long ReadMaxImagePixels(string? text) =>

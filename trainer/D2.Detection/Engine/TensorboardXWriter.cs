@@ -9,7 +9,7 @@ namespace D2.Detection.Engine;
 /// </summary>
 public sealed class TensorboardXWriter : IEventWriter
 {
-    private static int s_fileCounter;
+    private static int _fileCounter;
     private readonly int _windowSize;
     private readonly Func<DateTimeOffset> _clock;
     private TfRecordWriter? _records;
@@ -55,7 +55,7 @@ public sealed class TensorboardXWriter : IEventWriter
         Directory.CreateDirectory(LogDirectory);
         var now = _clock();
         var name = string.Create(CultureInfo.InvariantCulture,
-            $"events.out.tfevents.{now.ToUnixTimeSeconds():D10}.{Environment.MachineName}.{Environment.ProcessId}.{Interlocked.Increment(ref s_fileCounter) - 1}");
+            $"events.out.tfevents.{now.ToUnixTimeSeconds():D10}.{Environment.MachineName}.{Environment.ProcessId}.{Interlocked.Increment(ref _fileCounter) - 1}");
         FilePath = Path.Combine(LogDirectory, name);
         _records = new TfRecordWriter(new FileStream(FilePath, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
         _records.WriteRecord(TensorboardEvent.FileVersion(WallTime()));

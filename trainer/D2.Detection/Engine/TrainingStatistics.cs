@@ -14,16 +14,10 @@ public static class TrainingStatistics
     {
         if (model is not GeneralizedRCNN rcnn)
             return [];
+        // Each part reports its own (RPN anchors, then ROI samples, box classification, mask accuracy for StandardROIHeads).
         var statistics = new List<KeyValuePair<string, double>>();
-        var (positive, negative) = rcnn.ProposalGenerator.LastAnchorCounts;
-        statistics.Add(new("rpn/num_pos_anchors", positive));
-        statistics.Add(new("rpn/num_neg_anchors", negative));
-        var (foreground, background) = rcnn.RoiHeads.LastSampleCounts;
-        statistics.Add(new("roi_head/num_fg_samples", foreground));
-        statistics.Add(new("roi_head/num_bg_samples", background));
-        statistics.AddRange(rcnn.RoiHeads.BoxPredictor.LastStatistics);
-        if (rcnn.RoiHeads.MaskOn)
-            statistics.AddRange(rcnn.RoiHeads.LastMaskStatistics);
+        statistics.AddRange(rcnn.ProposalGenerator.TrainingStatistics);
+        statistics.AddRange(rcnn.ROIHeads.TrainingStatistics);
         return statistics;
     }
 }

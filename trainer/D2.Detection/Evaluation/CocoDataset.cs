@@ -6,7 +6,7 @@ namespace D2.Detection.Evaluation;
 /// images, categories and annotations, indexed the way pycocotools' COCO class indexes them.</summary>
 public sealed class CocoDataset
 {
-    readonly Dictionary<long, CocoImage> imagesById = [];
+    readonly Dictionary<long, CocoImage> _imagesById = [];
 
     /// <param name="source">the file name, or a label for in-memory data; every error message starts with it.</param>
     /// <exception cref="CocoFormatException">an annotation refers to an image that is not listed.</exception>
@@ -18,14 +18,14 @@ public sealed class CocoDataset
         Annotations = [.. annotations];
         // Later duplicates win, as in pycocotools' dictionary index.
         foreach (var image in Images)
-            imagesById[image.Id] = image;
+            _imagesById[image.Id] = image;
         for (var i = 0; i < Annotations.Count; i++)
         {
             var annotation = Annotations[i];
-            if (!imagesById.ContainsKey(annotation.ImageId))
+            if (!_imagesById.ContainsKey(annotation.ImageId))
                 throw new CocoFormatException(source, $"annotations[{i}] (id {annotation.Id}) refers to image id {annotation.ImageId}, which is not in \"images\"");
         }
-        ImageIds = [.. imagesById.Keys.Order()];
+        ImageIds = [.. _imagesById.Keys.Order()];
         CategoryIds = [.. Categories.Select(c => c.Id).Distinct().Order()];
     }
 
@@ -44,9 +44,9 @@ public sealed class CocoDataset
     /// <summary>Distinct category ids in ascending order: pycocotools' <c>sorted(getCatIds())</c>.</summary>
     public IReadOnlyList<long> CategoryIds { get; }
 
-    public bool ContainsImage(long id) => imagesById.ContainsKey(id);
+    public bool ContainsImage(long id) => _imagesById.ContainsKey(id);
 
-    public CocoImage Image(long id) => imagesById[id];
+    public CocoImage Image(long id) => _imagesById[id];
 
     /// <summary>The name of each category id; the last entry wins for a repeated id.</summary>
     public IReadOnlyDictionary<long, string> CategoryNames()

@@ -9,21 +9,21 @@ internal sealed record CocoCell(int ImageIndex, int[] GroundTruths, int[] Detect
 /// categories, grouped per category and image, with their ids, areas, crowd flags and geometry for IoU.</summary>
 internal sealed class CocoEvalSet
 {
-    readonly CocoDataset groundTruth;
-    readonly CocoResults results;
-    readonly List<CocoCell>[] cellsByCategory;
-    readonly CocoMaskSource? masks;
+    readonly CocoDataset _groundTruth;
+    readonly CocoResults _results;
+    readonly List<CocoCell>[] _cellsByCategory;
+    readonly CocoMaskSource? _masks;
 
     public CocoEvalSet(CocoDataset groundTruth, CocoResults results, CocoEvalParams parameters)
     {
-        this.groundTruth = groundTruth;
-        this.results = results;
+        _groundTruth = groundTruth;
+        _results = results;
         Params = parameters;
         if (parameters.IouType == CocoIouType.Segm && results.Detections.Count > 0 && !results.HasSegmentation)
             throw new CocoFormatException(results.Source, "segm evaluation needs a \"segmentation\" in every result, and some have none");
         // Masks give segm IoU, and the areas (and missing boxes) of results made of masks alone.
         if (parameters.IouType == CocoIouType.Segm || !results.IsBoxResults)
-            masks = new CocoMaskSource(groundTruth, results);
+            _masks = new CocoMaskSource(groundTruth, results);
 
         var imageIndex = new Dictionary<long, int>();
         for (var i = 0; i < parameters.ImageIds.Count; i++)
@@ -54,39 +54,39 @@ internal sealed class CocoEvalSet
         }
 
         var maxDetections = parameters.MaxDetections[^1];
-        cellsByCategory = [.. Enumerable.Range(0, parameters.CategoryIds.Count).Select(_ => new List<CocoCell>())];
+        _cellsByCategory = [.. Enumerable.Range(0, parameters.CategoryIds.Count).Select(_ => new List<CocoCell>())];
         foreach (var ((k, i), (gts, dts)) in cells)
         {
             // OrderByDescending is stable, like np.argsort(-scores, kind='mergesort').
             var ranked = dts.OrderByDescending(d => results.Detections[d].Score).Take(maxDetections).ToArray();
-            cellsByCategory[k].Add(new CocoCell(i, [.. gts], ranked));
+            _cellsByCategory[k].Add(new CocoCell(i, [.. gts], ranked));
         }
-        foreach (var list in cellsByCategory)
+        foreach (var list in _cellsByCategory)
             list.Sort((a, b) => a.ImageIndex.CompareTo(b.ImageIndex));
     }
 
     public CocoEvalParams Params { get; }
 
     /// <summary>The cells of category index <paramref name="k"/> in ascending image id order (pycocotools' imgIds).</summary>
-    public IReadOnlyList<CocoCell> CellsOf(int k) => cellsByCategory[k];
+    public IReadOnlyList<CocoCell> CellsOf(int k) => _cellsByCategory[k];
 
-    public long GroundTruthId(int g) => groundTruth.Annotations[g].Id;
+    public long GroundTruthId(int g) => _groundTruth.Annotations[g].Id;
 
-    public double GroundTruthArea(int g) => groundTruth.Annotations[g].Area;
+    public double GroundTruthArea(int g) => _groundTruth.Annotations[g].Area;
 
-    public bool IsCrowd(int g) => groundTruth.Annotations[g].IsCrowd;
+    public bool IsCrowd(int g) => _groundTruth.Annotations[g].IsCrowd;
 
-    public double Score(int d) => results.Detections[d].Score;
+    public double Score(int d) => _results.Detections[d].Score;
 
     /// <summary>loadRes' area: the box's w*h for box results, else the mask's pixel count.</summary>
     public double DetectionArea(int d)
     {
-        if (results.IsBoxResults)
+        if (_results.IsBoxResults)
         {
-            var box = results.Detections[d].Bbox!;
+            var box = _results.Detections[d].Bbox!;
             return box[2] * box[3];
         }
-        return masks!.DetectionArea(d);
+        return _masks!.DetectionArea(d);
     }
 
     /// <summary>IoU of every detection with every ground truth of <paramref name="cell"/>.</summary>
@@ -97,18 +97,18 @@ internal sealed class CocoEvalSet
             return [];
         var crowd = cell.GroundTruths.Select(IsCrowd).ToArray();
         if (Params.IouType == CocoIouType.Segm)
-            return masks!.Ious(cell.Detections, cell.GroundTruths, crowd);
+            return _masks!.Ious(cell.Detections, cell.GroundTruths, crowd);
         return CocoBoxIou.Compute(
             [.. cell.Detections.Select(DetectionBox)],
             [.. cell.GroundTruths.Select(GroundTruthBox)],
             crowd);
     }
 
-    double[] GroundTruthBox(int g) => groundTruth.Annotations[g].Bbox ?? throw new CocoFormatException(groundTruth.Source,
-        $"annotation id {groundTruth.Annotations[g].Id} has no \"bbox\", which bbox evaluation needs");
+    double[] GroundTruthBox(int g) => _groundTruth.Annotations[g].Bbox ?? throw new CocoFormatException(_groundTruth.Source,
+        $"annotation id {_groundTruth.Annotations[g].Id} has no \"bbox\", which bbox evaluation needs");
 
     // loadRes keeps a result's own box; results made of masks alone get the mask's bounding box.
-    double[] DetectionBox(int d) => results.Detections[d].Bbox is { Length: 4 } box
+    double[] DetectionBox(int d) => _results.Detections[d].Bbox is { Length: 4 } box
         ? box
-        : masks!.DetectionBox(d);
+        : _masks!.DetectionBox(d);
 }

@@ -5,22 +5,22 @@ namespace D2.Detection.Evaluation;
 /// counted ground truth; plus the 12 summary numbers.</summary>
 public sealed class CocoEvaluation
 {
-    readonly double[] precision;
-    readonly double[] recall;
-    readonly double[] scores;
-    readonly int r, k, a, m;
+    readonly double[] _precision;
+    readonly double[] _recall;
+    readonly double[] _scores;
+    readonly int _r, _k, _a, _m;
 
     internal CocoEvaluation(CocoEvalParams parameters)
     {
         Params = parameters;
         var t = parameters.IouThresholds.Count;
-        r = parameters.RecallThresholds.Count;
-        k = parameters.CategoryIds.Count;
-        a = parameters.AreaRanges.Count;
-        m = parameters.MaxDetections.Count;
-        precision = Filled(t * r * k * a * m);
-        scores = Filled(t * r * k * a * m);
-        recall = Filled(t * k * a * m);
+        _r = parameters.RecallThresholds.Count;
+        _k = parameters.CategoryIds.Count;
+        _a = parameters.AreaRanges.Count;
+        _m = parameters.MaxDetections.Count;
+        _precision = Filled(t * _r * _k * _a * _m);
+        _scores = Filled(t * _r * _k * _a * _m);
+        _recall = Filled(t * _k * _a * _m);
     }
 
     public CocoEvalParams Params { get; }
@@ -38,26 +38,26 @@ public sealed class CocoEvaluation
     /// <param name="area">area range index</param>
     /// <param name="maxDets">maxDets index</param>
     public double Precision(int iou, int recallPoint, int category, int area, int maxDets) =>
-        precision[Index(iou, recallPoint, category, area, maxDets)];
+        _precision[Index(iou, recallPoint, category, area, maxDets)];
 
     /// <summary>The score of the detection that sets <see cref="Precision"/> at that point (0 beyond the reached recall).</summary>
     public double Score(int iou, int recallPoint, int category, int area, int maxDets) =>
-        scores[Index(iou, recallPoint, category, area, maxDets)];
+        _scores[Index(iou, recallPoint, category, area, maxDets)];
 
-    public double Recall(int iou, int category, int area, int maxDets) => recall[((iou * k + category) * a + area) * m + maxDets];
+    public double Recall(int iou, int category, int area, int maxDets) => _recall[((iou * _k + category) * _a + area) * _m + maxDets];
 
     internal void SetPrecision(int iou, int recallPoint, int category, int area, int maxDets, double value, double score)
     {
         var index = Index(iou, recallPoint, category, area, maxDets);
-        precision[index] = value;
-        scores[index] = score;
+        _precision[index] = value;
+        _scores[index] = score;
     }
 
     internal void SetRecall(int iou, int category, int area, int maxDets, double value) =>
-        recall[((iou * k + category) * a + area) * m + maxDets] = value;
+        _recall[((iou * _k + category) * _a + area) * _m + maxDets] = value;
 
     int Index(int iou, int recallPoint, int category, int area, int maxDets) =>
-        (((iou * r + recallPoint) * k + category) * a + area) * m + maxDets;
+        (((iou * _r + recallPoint) * _k + category) * _a + area) * _m + maxDets;
 
     static double[] Filled(int length)
     {

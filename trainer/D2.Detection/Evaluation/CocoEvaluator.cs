@@ -4,13 +4,13 @@ namespace D2.Detection.Evaluation;
 /// bbox and segm. Categories are independent, so they are evaluated in parallel; the numbers do not depend on it.</summary>
 public sealed class CocoEvaluator
 {
-    readonly CocoDataset groundTruth;
-    readonly CocoResults results;
+    readonly CocoDataset _groundTruth;
+    readonly CocoResults _results;
 
     public CocoEvaluator(CocoDataset groundTruth, CocoResults results, CocoEvalParams parameters)
     {
-        this.groundTruth = groundTruth;
-        this.results = results;
+        _groundTruth = groundTruth;
+        _results = results;
         Params = parameters;
     }
 
@@ -24,7 +24,7 @@ public sealed class CocoEvaluator
     /// <summary>evaluate() + accumulate() + summarize().</summary>
     public CocoEvaluation Run(int maxDegreeOfParallelism = -1)
     {
-        var set = new CocoEvalSet(groundTruth, results, Params);
+        var set = new CocoEvalSet(_groundTruth, _results, Params);
         var evaluation = new CocoEvaluation(Params);
         var options = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism };
         try

@@ -7,27 +7,27 @@ namespace D2.Detection.Evaluation;
 /// so cells of different categories can be evaluated in parallel.</summary>
 internal sealed class CocoMaskSource(CocoDataset groundTruth, CocoResults results)
 {
-    readonly Rle?[] groundTruthMasks = new Rle?[groundTruth.Annotations.Count];
-    readonly Rle?[] detectionMasks = new Rle?[results.Detections.Count];
+    readonly Rle?[] _groundTruthMasks = new Rle?[groundTruth.Annotations.Count];
+    readonly Rle?[] _detectionMasks = new Rle?[results.Detections.Count];
 
     public Rle GroundTruth(int g)
     {
-        if (groundTruthMasks[g] is { } mask)
+        if (_groundTruthMasks[g] is { } mask)
             return mask;
         var annotation = groundTruth.Annotations[g];
         var segmentation = annotation.Segmentation ?? throw new CocoFormatException(groundTruth.Source,
             $"annotation id {annotation.Id} has no \"segmentation\", which segm evaluation needs");
-        return groundTruthMasks[g] = Rasterise(segmentation, annotation.ImageId, groundTruth.Source, $"annotation id {annotation.Id}");
+        return _groundTruthMasks[g] = Rasterise(segmentation, annotation.ImageId, groundTruth.Source, $"annotation id {annotation.Id}");
     }
 
     public Rle Detection(int d)
     {
-        if (detectionMasks[d] is { } mask)
+        if (_detectionMasks[d] is { } mask)
             return mask;
         var detection = results.Detections[d];
         var segmentation = detection.Segmentation ?? throw new CocoFormatException(results.Source,
             $"entry [{d}] has no \"segmentation\", which segm evaluation needs");
-        return detectionMasks[d] = Rasterise(segmentation, detection.ImageId, results.Source, $"entry [{d}]");
+        return _detectionMasks[d] = Rasterise(segmentation, detection.ImageId, results.Source, $"entry [{d}]");
     }
 
     /// <summary>loadRes' <c>maskUtils.area</c>: the number of mask pixels.</summary>

@@ -8,9 +8,9 @@ namespace D2.Detection.Evaluation;
 /// evaluation needs it, through <see cref="Rle.FromCocoSegmentation"/> (pycocotools' annToRLE).</summary>
 public sealed class CocoSegmentation
 {
-    readonly JsonElement value;
+    readonly JsonElement _value;
 
-    CocoSegmentation(JsonElement value) => this.value = value;
+    CocoSegmentation(JsonElement value) => _value = value;
 
     /// <summary>From the JSON text of a segmentation value.</summary>
     public static CocoSegmentation FromJson(string json)
@@ -62,7 +62,7 @@ public sealed class CocoSegmentation
 
     /// <summary>The mask on an image of the given size (pycocotools' annToRLE).</summary>
     /// <exception cref="FormatException">malformed, or an RLE whose size is not the image's.</exception>
-    public Rle ToRle(int imageHeight, int imageWidth) => Rle.FromCocoSegmentation(value, imageHeight, imageWidth);
+    public Rle ToRle(int imageHeight, int imageWidth) => Rle.FromCocoSegmentation(_value, imageHeight, imageWidth);
 
-    public override string ToString() => value.GetRawText();
+    public override string ToString() => _value.GetRawText();
 }

@@ -20,9 +20,9 @@ namespace D2.Detection.Evaluation;
 /// </summary>
 public sealed class DatasetEvaluation
 {
-    readonly List<DatasetRecord> records = [];
-    readonly List<CocoDetection> detections = [];
-    readonly Action<string> log;
+    readonly List<DatasetRecord> _records = [];
+    readonly List<CocoDetection> _detections = [];
+    readonly Action<string> _log;
 
     /// <param name="outputDirectory">where the result files go; Detectron2's trainer uses OUTPUT_DIR/inference</param>
     /// <param name="log">receives Detectron2's log lines (default: standard output)</param>
@@ -32,7 +32,7 @@ public sealed class DatasetEvaluation
         ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         Metadata = metadata;
         OutputDirectory = Path.GetFullPath(outputDirectory);
-        this.log = log ?? Console.WriteLine;
+        _log = log ?? Console.WriteLine;
     }
 
     public DatasetMetadata Metadata { get; }
@@ -43,12 +43,12 @@ public sealed class DatasetEvaluation
     public string ResultsPath => Path.Combine(OutputDirectory, CocoResultsWriter.FileName);
 
     /// <summary>The images processed since the last <see cref="Reset"/>.</summary>
-    public int ProcessedImages => records.Count;
+    public int ProcessedImages => _records.Count;
 
     public void Reset()
     {
-        records.Clear();
-        detections.Clear();
+        _records.Clear();
+        _detections.Clear();
     }
 
     /// <summary>Records one image's predictions (COCOEvaluator.process).</summary>
@@ -56,8 +56,8 @@ public sealed class DatasetEvaluation
     public void Process(DatasetRecord record, Instances predictions)
     {
         ArgumentNullException.ThrowIfNull(record);
-        records.Add(record);
-        detections.AddRange(CocoResultsWriter.InstancesToCocoJson(predictions, record.ImageId));
+        _records.Add(record);
+        _detections.AddRange(CocoResultsWriter.InstancesToCocoJson(predictions, record.ImageId));
     }
 
     /// <summary>COCOEvaluator.evaluate: results file, ground truth, COCO evaluation per task.</summary>
@@ -65,22 +65,22 @@ public sealed class DatasetEvaluation
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Evaluate()
     {
         var output = new OrderedDictionary<string, IReadOnlyDictionary<string, double>>();
-        if (records.Count == 0)
+        if (_records.Count == 0)
         {
-            log("[COCOEvaluator] Did not receive valid predictions.");
+            _log("[COCOEvaluator] Did not receive valid predictions.");
             return output;
         }
         var toDatasetId = CocoGroundTruthWriter.DatasetIds(Metadata);
         var classCount = Metadata.ThingClasses.Count;
-        var results = detections.Select(d => d.CategoryId >= 0 && d.CategoryId < classCount
+        var results = _detections.Select(d => d.CategoryId >= 0 && d.CategoryId < classCount
             ? d with { CategoryId = toDatasetId((int)d.CategoryId) }
             : throw new InvalidOperationException($"A prediction has class {d.CategoryId} but dataset '{Metadata.Name}' has {classCount} classes.")).ToList();
         Directory.CreateDirectory(OutputDirectory);
-        log($"Saving results to {ResultsPath}");
+        _log($"Saving results to {ResultsPath}");
         CocoResultsWriter.Write(ResultsPath, results);
 
         var groundTruth = LoadGroundTruth();
-        var imageIds = records.Select(r => r.ImageId).ToList();
+        var imageIds = _records.Select(r => r.ImageId).ToList();
         // As Detectron2's _tasks_from_predictions: bbox always, segm when the predictions carry masks.
         var tasks = results.Any(r => r.Segmentation is not null) ? new[] { CocoIouType.Bbox, CocoIouType.Segm } : [CocoIouType.Bbox];
         foreach (var task in tasks)
@@ -89,7 +89,7 @@ public sealed class DatasetEvaluation
             if (results.Count == 0)
             {
                 // pycocotools cannot load an empty results list; Detectron2 reports NaN instead.
-                log("No predictions from the model!");
+                _log("No predictions from the model!");
                 output[name] = CocoMetrics.SummaryNames.ToDictionary(n => n, _ => double.NaN);
                 continue;
             }
@@ -97,10 +97,10 @@ public sealed class DatasetEvaluation
             var taskResults = new CocoResults(task == CocoIouType.Segm ? results.Select(r => r with { Bbox = null }) : results, groundTruth, ResultsPath);
             var evaluation = new CocoEvaluator(groundTruth, taskResults, new CocoEvalParams(task, imageIds, groundTruth.CategoryIds)).Run();
             var metrics = CocoMetrics.From(evaluation, groundTruth);
-            log($"Evaluate annotation type *{name}*");
+            _log($"Evaluate annotation type *{name}*");
             foreach (var line in metrics.SummaryLines)
-                log(line);
-            log(metrics.FormatTables().TrimEnd());
+                _log(line);
+            _log(metrics.FormatTables().TrimEnd());
             var values = new OrderedDictionary<string, double>();
             foreach (var (metric, value) in metrics.Values)
                 values[metric] = value;
@@ -134,7 +134,7 @@ public sealed class DatasetEvaluation
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(evaluator);
-        var log = evaluator.log;
+        var log = evaluator._log;
         var total = data.TryGetNonEnumeratedCount(out var count) ? count : (int?)null;
         log($"Start inference on {(total?.ToString(CultureInfo.InvariantCulture) ?? "?")} batches");
         evaluator.Reset();
@@ -202,8 +202,8 @@ public sealed class DatasetEvaluation
     {
         ArgumentNullException.ThrowIfNull(distributed);
         var payload = JsonSerializer.SerializeToUtf8Bytes(new EvaluationShard(
-            records.Select(r => r.ImageId).ToArray(),
-            detections.Select(d => new ShardDetection(d.ImageId, d.CategoryId, d.Score, d.Bbox, d.Segmentation?.ToString())).ToArray()));
+            _records.Select(r => r.ImageId).ToArray(),
+            _detections.Select(d => new ShardDetection(d.ImageId, d.CategoryId, d.Score, d.Bbox, d.Segmentation?.ToString())).ToArray()));
         var shards = distributed.Group.AllGather(payload);
         if (distributed.Group.Rank != 0)
         {
@@ -218,9 +218,9 @@ public sealed class DatasetEvaluation
         {
             var shard = JsonSerializer.Deserialize<EvaluationShard>(bytes) ?? throw new InvalidDataException("An evaluation shard is empty.");
             foreach (var id in shard.ImageIds)
-                records.Add(byId.TryGetValue(id, out var record) ? record
+                _records.Add(byId.TryGetValue(id, out var record) ? record
                     : throw new InvalidDataException($"A rank evaluated image id {id}, which dataset '{Metadata.Name}' does not have."));
-            detections.AddRange(shard.Detections.Select(d => new CocoDetection(d.ImageId, d.CategoryId, d.Score, d.Bbox,
+            _detections.AddRange(shard.Detections.Select(d => new CocoDetection(d.ImageId, d.CategoryId, d.Score, d.Bbox,
                 d.Segmentation is null ? null : CocoSegmentation.FromJson(d.Segmentation))));
         }
         return true;
@@ -234,13 +234,13 @@ public sealed class DatasetEvaluation
     {
         if (Metadata.JsonFile is { } jsonFile && IsCocoJson(jsonFile))
         {
-            log($"Loading COCO ground truth from {jsonFile}");
+            _log($"Loading COCO ground truth from {jsonFile}");
             return CocoDataset.Load(jsonFile);
         }
         // Detectron2 reuses a cached conversion; it is rewritten here so that it never lags behind the records.
         var path = Path.Combine(OutputDirectory, CocoGroundTruthWriter.FileNameFor(Metadata.Name));
-        log($"Converting annotations of dataset '{Metadata.Name}' to COCO format: {path}");
-        CocoGroundTruthWriter.Write(path, records.DistinctBy(r => r.ImageId), Metadata);
+        _log($"Converting annotations of dataset '{Metadata.Name}' to COCO format: {path}");
+        CocoGroundTruthWriter.Write(path, _records.DistinctBy(r => r.ImageId), Metadata);
         return CocoDataset.Load(path);
     }
 

@@ -9,29 +9,29 @@ namespace D2.Detection.Inference;
 /// </summary>
 internal sealed class LabelFont
 {
-    static readonly Lazy<LabelFont> system = new(() => new LabelFont(FindTypeface()));
+    static readonly Lazy<LabelFont> SystemFont = new(() => new LabelFont(FindTypeface()));
 
-    readonly SKTypeface? typeface;
+    readonly SKTypeface? _typeface;
 
-    LabelFont(SKTypeface? typeface) => this.typeface = typeface;
+    LabelFont(SKTypeface? typeface) => _typeface = typeface;
 
     /// <summary>A system font when one can be found, else <see cref="Builtin"/>.</summary>
-    public static LabelFont Default => system.Value;
+    public static LabelFont Default => SystemFont.Value;
 
     /// <summary>The built-in pixel font.</summary>
     public static LabelFont Builtin { get; } = new(null);
 
-    public bool IsBuiltin => typeface is null;
+    public bool IsBuiltin => _typeface is null;
 
     /// <summary>Width and height of <paramref name="text"/> at <paramref name="size"/> pixels.</summary>
     public (float Width, float Height) Measure(string text, float size)
     {
-        if (typeface is null)
+        if (_typeface is null)
         {
             var scale = PixelScale(size);
             return (Math.Max(0, text.Length * 6 - 1) * scale, 7 * scale);
         }
-        using var font = new SKFont(typeface, size);
+        using var font = new SKFont(_typeface, size);
         return (font.MeasureText(text), font.Metrics.Descent - font.Metrics.Ascent);
     }
 
@@ -39,9 +39,9 @@ internal sealed class LabelFont
     public void Draw(SKCanvas canvas, string text, float x, float top, float size, SKColor color)
     {
         using var paint = new SKPaint { Color = color, IsAntialias = true };
-        if (typeface is not null)
+        if (_typeface is not null)
         {
-            using var font = new SKFont(typeface, size) { Edging = SKFontEdging.Antialias };
+            using var font = new SKFont(_typeface, size) { Edging = SKFontEdging.Antialias };
             canvas.DrawText(text, x, top - font.Metrics.Ascent, SKTextAlign.Left, font, paint);
             return;
         }
@@ -121,5 +121,5 @@ internal sealed class LabelFont
     static bool RegularStyle(string fileName) =>
         !new[] { "Bold", "Italic", "Oblique", "Mono", "Condensed", "Light" }.Any(s => fileName.Contains(s, StringComparison.OrdinalIgnoreCase));
 
-    public override string ToString() => typeface is null ? "built-in 5x7" : typeface.FamilyName;
+    public override string ToString() => _typeface is null ? "built-in 5x7" : _typeface.FamilyName;
 }

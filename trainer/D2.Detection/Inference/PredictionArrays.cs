@@ -9,7 +9,7 @@ namespace D2.Detection.Inference;
 /// </summary>
 internal sealed class PredictionArrays
 {
-    readonly Tensor? masks;
+    readonly Tensor? _masks;
 
     PredictionArrays(Instances instances)
     {
@@ -32,7 +32,7 @@ internal sealed class PredictionArrays
             };
             if (tensor.dim() != 3 || tensor.shape[0] != Count)
                 throw new ArgumentException($"pred_masks must be (N, H, W) with N = {Count}; got [{string.Join(", ", tensor.shape)}].", nameof(instances));
-            masks = tensor;
+            _masks = tensor;
             MaskSize = ((int)tensor.shape[1], (int)tensor.shape[2]);
         }
     }
@@ -55,7 +55,7 @@ internal sealed class PredictionArrays
 
     public long[] Classes { get; }
 
-    public bool HasMasks => masks is not null;
+    public bool HasMasks => _masks is not null;
 
     /// <summary>(H, W) of the masks; normally the image size.</summary>
     public (int Height, int Width) MaskSize { get; }
@@ -63,20 +63,20 @@ internal sealed class PredictionArrays
     /// <summary>Mask <paramref name="index"/>, row-major, 1 = on.</summary>
     public byte[] Mask(int index)
     {
-        if (masks is null)
+        if (_masks is null)
             throw new InvalidOperationException("These predictions have no pred_masks.");
         using var scope = NewDisposeScope();
-        return Selection.ToArray<byte>(masks[index].to(uint8));
+        return Selection.ToArray<byte>(_masks[index].to(uint8));
     }
 
     /// <summary>Mask <paramref name="index"/> as a COCO RLE (column-major runs, as pycocotools encodes). libtorch transposes
     /// the mask into column order, so the runs are contiguous bytes found by vectorised search.</summary>
     public Rle MaskRle(int index)
     {
-        if (masks is null)
+        if (_masks is null)
             throw new InvalidOperationException("These predictions have no pred_masks.");
         using var scope = NewDisposeScope();
-        var columns = Selection.ToArray<byte>(masks[index].to(uint8).t().contiguous());
+        var columns = Selection.ToArray<byte>(_masks[index].to(uint8).t().contiguous());
         return Rle.EncodeColumnMajor(columns, MaskSize.Height, MaskSize.Width);
     }
 }

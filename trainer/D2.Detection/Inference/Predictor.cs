@@ -15,9 +15,9 @@ namespace D2.Detection.Inference;
 /// </summary>
 public sealed class Predictor : IDisposable
 {
-    readonly Lock modelLock = new();
-    readonly bool ownsModel;
-    bool disposed;
+    readonly Lock _modelLock = new();
+    readonly bool _ownsModel;
+    bool _disposed;
 
     /// <summary>A predictor over a model that is already built and loaded; the model is put in eval mode.</summary>
     /// <param name="cfg">the model's config (INPUT.MIN_SIZE_TEST, MAX_SIZE_TEST and FORMAT are used)</param>
@@ -34,7 +34,7 @@ public sealed class Predictor : IDisposable
         Model = model;
         Metadata = metadata;
         Preprocessor = preprocessor ?? ImagePreprocessor.FromConfig(cfg);
-        this.ownsModel = ownsModel;
+        _ownsModel = ownsModel;
         model.eval();
         if (warmUp)
             WarmUp();
@@ -170,11 +170,11 @@ public sealed class Predictor : IDisposable
 
     List<Instances> Run(IReadOnlyList<PreprocessedImage> inputs, InferenceTrace? trace, CancellationToken cancellationToken, Action<InferenceStage>? stageCompleted)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
         List<Instances> outputs;
-        lock (modelLock)
+        lock (_modelLock)
         {
             cancellationToken.ThrowIfCancellationRequested();
             outputs = Model.Inference(inputs.Select(i => new ModelInput(i.Image, Height: i.OriginalHeight, Width: i.OriginalWidth)).ToList(), trace: trace,
@@ -202,12 +202,12 @@ public sealed class Predictor : IDisposable
 
     public void Dispose()
     {
-        if (disposed)
+        if (_disposed)
             return;
-        disposed = true;
-        if (ownsModel)
+        _disposed = true;
+        if (_ownsModel)
         {
-            lock (modelLock)
+            lock (_modelLock)
                 Model.Dispose();
         }
     }

@@ -12,10 +12,12 @@ namespace D2.Detection.Layers;
 public sealed class FrozenBatchNorm2d : nn.Module<Tensor, Tensor>
 {
     // Field names equal the buffer names, so that TorchSharp's device and dtype moves rebind them.
+#pragma warning disable IDE1006
     Tensor weight;
     Tensor bias;
     Tensor running_mean;
     Tensor running_var;
+#pragma warning restore IDE1006
 
     /// <param name="numFeatures">C, the channel count of the (N, C, H, W) input</param>
     /// <param name="eps">added to running_var before the square root</param>

@@ -19,7 +19,7 @@ public static class NMS
     /// <param name="scores">(N) floating point</param>
     /// <param name="iouThreshold">boxes with IoU above this are suppressed</param>
     /// <returns>(K) int64 indices of the kept boxes, by decreasing score, on the boxes' device</returns>
-    public static Tensor Nms(Tensor boxes, Tensor scores, double iouThreshold)
+    public static Tensor Apply(Tensor boxes, Tensor scores, double iouThreshold)
     {
         Validate(boxes, scores);
         using var scope = NewDisposeScope();
@@ -39,7 +39,7 @@ public static class NMS
     /// <param name="idxs">(N) integer category of each box</param>
     /// <param name="iouThreshold">boxes with IoU above this are suppressed</param>
     /// <returns>(K) int64 indices of the kept boxes, by decreasing score (ties in index order), on the boxes' device</returns>
-    public static Tensor BatchedNms(Tensor boxes, Tensor scores, Tensor idxs, double iouThreshold)
+    public static Tensor BatchedNMS(Tensor boxes, Tensor scores, Tensor idxs, double iouThreshold)
     {
         Validate(boxes, scores);
         ArgumentNullException.ThrowIfNull(idxs);

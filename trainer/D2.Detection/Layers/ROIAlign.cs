@@ -32,7 +32,7 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="rois">(R, 5): batch index, x0, y0, x1, y1 in input-image coordinates</param>
     /// <returns>(R, C, output height, output width)</returns>
     public override Tensor forward(Tensor input, Tensor rois) =>
-        RoiAlign(input, rois, OutputSize, SpatialScale, SamplingRatio, Aligned);
+        Apply(input, rois, OutputSize, SpatialScale, SamplingRatio, Aligned);
 
     /// <summary>
     /// torchvision's roi_align: for every ROI and bin, the average of bilinear samples on a regular grid inside the bin.
@@ -47,17 +47,17 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="samplingRatio">samples per bin along each axis; 0 = adaptive, ceil(roi size / output size)</param>
     /// <param name="aligned">shift box corners by half a pixel (ROIAlignV2)</param>
     /// <returns>(R, C, output height, output width), same dtype and device as <paramref name="input"/></returns>
-    public static Tensor RoiAlign(Tensor input, Tensor rois, (int Height, int Width) outputSize, double spatialScale,
+    public static Tensor Apply(Tensor input, Tensor rois, (int Height, int Width) outputSize, double spatialScale,
         int samplingRatio, bool aligned)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(rois);
-        ValidateRois(rois);
+        ValidateROIs(rois);
         return Pool([input], rois, levels: null, [spatialScale], outputSize, samplingRatio, aligned);
     }
 
     /// <summary>
-    /// <see cref="RoiAlign"/> over a feature pyramid in one pass: ROI r is pooled from <c>inputs[levels[r]]</c> with that
+    /// <see cref="Apply"/> over a feature pyramid in one pass: ROI r is pooled from <c>inputs[levels[r]]</c> with that
     /// level's scale, straight into its row of the result (what ROIPooler needs, without a scatter per level). A ROI
     /// whose level indexes no input gets a zero row, as in Detectron2's pooler (e.g. a box whose area is negative).
     /// </summary>
@@ -69,14 +69,14 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="samplingRatio">samples per bin along each axis; 0 = adaptive</param>
     /// <param name="aligned">shift box corners by half a pixel (ROIAlignV2)</param>
     /// <returns>(R, C, output height, output width), rows in ROI order</returns>
-    public static Tensor MultiLevelRoiAlign(IReadOnlyList<Tensor> inputs, Tensor rois, Tensor levels,
+    public static Tensor MultiLevelROIAlign(IReadOnlyList<Tensor> inputs, Tensor rois, Tensor levels,
         IReadOnlyList<double> spatialScales, (int Height, int Width) outputSize, int samplingRatio, bool aligned)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(rois);
         ArgumentNullException.ThrowIfNull(levels);
         ArgumentNullException.ThrowIfNull(spatialScales);
-        ValidateRois(rois);
+        ValidateROIs(rois);
         if (inputs.Count == 0 || spatialScales.Count != inputs.Count)
             throw new ArgumentException($"Need one spatial scale per feature map; got {inputs.Count} maps and {spatialScales.Count} scales.", nameof(spatialScales));
         if (levels.dim() != 1 || levels.shape[0] != rois.shape[0] || levels.is_floating_point())
@@ -103,7 +103,7 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
                 throw new ArgumentException("All feature maps must share batch size, channel count, dtype and device.", nameof(inputs));
         }
 
-        var options = new RoiAlignOptions(outputSize.Height, outputSize.Width, [.. spatialScales], samplingRatio, aligned);
+        var options = new ROIAlignOptions(outputSize.Height, outputSize.Width, [.. spatialScales], samplingRatio, aligned);
         using var scope = NewDisposeScope();
         // Half precision is computed in float32 on both paths (sample coordinates need it); the casts carry the gradient.
         var computeType = first.dtype is ScalarType.Float32 or ScalarType.Float64 ? first.dtype : ScalarType.Float32;
@@ -122,7 +122,7 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
             ? new int[roiCount]
             : [.. levels.cpu().to(ScalarType.Int64).contiguous().data<long>().ToArray().Select(l => l >= 0 && l < levelCount ? (int)l : -1)];
 
-    static void ValidateRois(Tensor rois)
+    static void ValidateROIs(Tensor rois)
     {
         if (rois.dim() != 2 || rois.shape[1] != 5)
             throw new ArgumentException($"rois must be (R, 5) rows of (batch index, x0, y0, x1, y1); got shape [{string.Join(", ", rois.shape)}].", nameof(rois));
@@ -140,4 +140,4 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>The fixed arguments of one roi_align call, as the autograd function carries them to backward.</summary>
-internal sealed record RoiAlignOptions(int OutputHeight, int OutputWidth, double[] SpatialScales, int SamplingRatio, bool Aligned);
+internal sealed record ROIAlignOptions(int OutputHeight, int OutputWidth, double[] SpatialScales, int SamplingRatio, bool Aligned);

@@ -16,7 +16,7 @@ internal sealed class ROIAlignFunction : autograd.SingleTensorFunction<ROIAlignF
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        var options = (RoiAlignOptions)vars[0];
+        var options = (ROIAlignOptions)vars[0];
         var levels = (int[])vars[1];
         var rois = (Tensor)vars[2];
         var inputs = vars.Skip(3).Cast<Tensor>().ToArray();
@@ -31,7 +31,7 @@ internal sealed class ROIAlignFunction : autograd.SingleTensorFunction<ROIAlignF
     {
         using var scope = NewDisposeScope();
         var rois = ctx.get_saved_variables()[0];
-        var options = (RoiAlignOptions)ctx.get_data(OptionsKey);
+        var options = (ROIAlignOptions)ctx.get_data(OptionsKey);
         var levels = (int[])ctx.get_data(LevelsKey);
         var inputShapes = (long[][])ctx.get_data(InputShapesKey);
         var gradInputs = ROIAlignKernel.Backward(grad_output, rois, levels, inputShapes, options);

@@ -19,7 +19,7 @@ internal static class ROIAlignKernel
     /// <param name="rois">(R, 5) of the same dtype</param>
     /// <param name="levels">per ROI, the level it is pooled from; -1 for none (a zero row)</param>
     /// <returns>(R, C, output height, output width) on the inputs' device</returns>
-    public static Tensor Forward(IReadOnlyList<Tensor> inputs, Tensor rois, int[] levels, RoiAlignOptions options)
+    public static Tensor Forward(IReadOnlyList<Tensor> inputs, Tensor rois, int[] levels, ROIAlignOptions options)
     {
         using var scope = NewDisposeScope();
         var maps = inputs.Select(i => i.cpu().contiguous()).ToArray();
@@ -43,7 +43,7 @@ internal static class ROIAlignKernel
     /// <param name="levels">per ROI, the level it was pooled from</param>
     /// <param name="inputShapes">per level, (N, C, Hl, Wl) of the forward inputs</param>
     /// <returns>per level, d loss / d input on the gradient's device</returns>
-    public static Tensor[] Backward(Tensor gradOutput, Tensor rois, int[] levels, IReadOnlyList<long[]> inputShapes, RoiAlignOptions options)
+    public static Tensor[] Backward(Tensor gradOutput, Tensor rois, int[] levels, IReadOnlyList<long[]> inputShapes, ROIAlignOptions options)
     {
         using var scope = NewDisposeScope();
         var g = gradOutput.cpu().contiguous();
@@ -68,7 +68,7 @@ internal static class ROIAlignKernel
         return [.. lists.Select(l => l.ToArray())];
     }
 
-    static void Forward<T>(Tensor[] inputs, Tensor rois, int[][] members, Tensor output, RoiAlignOptions options)
+    static void Forward<T>(Tensor[] inputs, Tensor rois, int[][] members, Tensor output, ROIAlignOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var dims = inputs.Select(Dimensions).ToArray();
@@ -79,7 +79,7 @@ internal static class ROIAlignKernel
             var pooled = TensorMemory.Span<T>(output);
             for (var level = 0; level < plans.Length; level++)
             {
-                if (plans[level].RoiCount == 0)
+                if (plans[level].ROICount == 0)
                     continue;
                 ReadOnlySpan<T> features = TensorMemory.Span<T>(inputs[level]);
                 for (var channel = from; channel < to; channel++)
@@ -88,7 +88,7 @@ internal static class ROIAlignKernel
         });
     }
 
-    static void Backward<T>(Tensor gradOutput, Tensor rois, int[][] members, Tensor[] gradInputs, RoiAlignOptions options)
+    static void Backward<T>(Tensor gradOutput, Tensor rois, int[][] members, Tensor[] gradInputs, ROIAlignOptions options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var dims = gradInputs.Select(Dimensions).ToArray();
@@ -113,7 +113,7 @@ internal static class ROIAlignKernel
     }
 
     static ROIAlignPlan<T>[] Plans<T>(Tensor rois, int[][] members, (int Batch, int Channels, int Height, int Width)[] dims,
-        RoiAlignOptions options) where T : unmanaged, IFloatingPointIeee754<T>
+        ROIAlignOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ReadOnlySpan<T> boxes = TensorMemory.Span<T>(rois);
         var plans = new ROIAlignPlan<T>[members.Length];

@@ -12,7 +12,7 @@ namespace D2.Detection.Layers;
 /// </summary>
 internal sealed class ROIAlignPlan<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public required int RoiCount { get; init; }
+    public required int ROICount { get; init; }
     public required int OutputHeight { get; init; }
     public required int OutputWidth { get; init; }
     /// <summary>Per ROI: its row in the pooled output (ROIs of one plan are a subset of the call's ROIs).</summary>
@@ -50,7 +50,7 @@ internal sealed class ROIAlignPlan<T> where T : unmanaged, IFloatingPointIeee754
     /// <param name="members">the rows of <paramref name="rois"/> this plan pools (from a feature map of the given size)</param>
     /// <param name="spatialScale">feature-map pixels per input pixel for this map</param>
     public static ROIAlignPlan<T> Build(ReadOnlySpan<T> rois, int[] members, int batchSize, int height, int width,
-        double spatialScale, RoiAlignOptions options)
+        double spatialScale, ROIAlignOptions options)
     {
         var roiCount = members.Length;
         int outH = options.OutputHeight, outW = options.OutputWidth;
@@ -133,7 +133,7 @@ internal sealed class ROIAlignPlan<T> where T : unmanaged, IFloatingPointIeee754
 
         return new ROIAlignPlan<T>
         {
-            RoiCount = roiCount,
+            ROICount = roiCount,
             OutputHeight = outH,
             OutputWidth = outW,
             OutputIndex = members,

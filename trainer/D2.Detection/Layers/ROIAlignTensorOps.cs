@@ -26,7 +26,7 @@ internal static class ROIAlignTensorOps
     /// <param name="rois">(R, 5) in the inputs' dtype, no gradient</param>
     /// <param name="levels">(R) integer level per ROI, or null for "all on level 0"; out-of-range levels give zero rows</param>
     /// <param name="chunkElements">the budget of one chunk (tests lower it to split chunks)</param>
-    public static Tensor Pool(IReadOnlyList<Tensor> inputs, Tensor rois, Tensor? levels, RoiAlignOptions options,
+    public static Tensor Pool(IReadOnlyList<Tensor> inputs, Tensor rois, Tensor? levels, ROIAlignOptions options,
         long chunkElements = ChunkElements)
     {
         using var scope = NewDisposeScope();
@@ -118,7 +118,7 @@ internal static class ROIAlignTensorOps
     /// at most 2x per axis) and splits the groups to the element budget.
     /// </summary>
     /// <param name="plan">per ROI: level (-1: a zero row), grid y, grid x, window rows, window columns, bad batch index</param>
-    static List<Chunk> Chunks(long[] plan, long roiCount, RoiAlignOptions options, long channels, long budget, out long[] order)
+    static List<Chunk> Chunks(long[] plan, long roiCount, ROIAlignOptions options, long channels, long budget, out long[] order)
     {
         const int Fields = 6;
         var groups = new SortedDictionary<(int Level, int Rows, int Columns), List<int>>();
@@ -196,7 +196,7 @@ internal static class ROIAlignTensorOps
     /// </summary>
     sealed record Axis(Tensor Start, Tensor BinSize, Tensor Grid, Tensor Size, Tensor First, Tensor Span)
     {
-        public static Axis Of(Tensor low, Tensor high, Tensor scale, double offset, Tensor size, int bins, RoiAlignOptions options)
+        public static Axis Of(Tensor low, Tensor high, Tensor scale, double offset, Tensor size, int bins, ROIAlignOptions options)
         {
             var start = low.mul(scale).sub(offset);
             var length = high.mul(scale).sub(offset).sub(start);

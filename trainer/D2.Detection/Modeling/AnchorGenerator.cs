@@ -1,3 +1,5 @@
+using D2.Detection.Config;
+using D2.Detection.Modeling.Backbone;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -40,6 +42,19 @@ public sealed class DefaultAnchorGenerator
                 }
             _cellAnchors[level] = [.. anchors];
         }
+    }
+
+    /// <summary>MODEL.ANCHOR_GENERATOR.{SIZES, ASPECT_RATIOS, OFFSET} over the strides of the given levels.</summary>
+    /// <param name="inputShape">the feature levels the anchors are for, in order</param>
+    public static DefaultAnchorGenerator FromConfig(CfgNode cfg, IReadOnlyList<ShapeSpec> inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        ArgumentNullException.ThrowIfNull(inputShape);
+        return new DefaultAnchorGenerator(
+            cfg.Get<double[][]>("MODEL.ANCHOR_GENERATOR.SIZES"),
+            cfg.Get<double[][]>("MODEL.ANCHOR_GENERATOR.ASPECT_RATIOS"),
+            inputShape.Select(s => s.Stride).ToArray(),
+            cfg.Get<double>("MODEL.ANCHOR_GENERATOR.OFFSET"));
     }
 
     /// <summary>Anchors per location on each level (A): the RPN head predicts that many objectness logits per cell.</summary>

@@ -1,6 +1,6 @@
 using TorchSharp.Utils;
-using D2.Detection.Modeling.ProposalGenerator;
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Config;
+using D2.Detection.Modeling.Backbone;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
@@ -9,20 +9,22 @@ namespace D2.Detection.Modeling;
 /// <summary>
 /// Detectron2's GeneralizedRCNN: normalise and pad the images, backbone, proposal generator, ROI heads; losses in training,
 /// post-processed Instances at each input's requested size in inference. State-dict names: <c>backbone.*</c>,
-/// <c>proposal_generator.*</c>, <c>roi_heads.*</c> (pixel mean/std are not saved, as in Detectron2).
+/// <c>proposal_generator.*</c>, <c>roi_heads.*</c> (pixel mean/std are not saved, as in Detectron2). Registered as
+/// "GeneralizedRCNN" (MODEL.META_ARCHITECTURE); its parts are whatever the backbone, proposal-generator and ROI-heads
+/// registries build for the config's names.
 /// </summary>
 public sealed class GeneralizedRCNN : nn.Module
 {
     [ComponentName(Name = "backbone")]
     private readonly Backbone.Backbone _backbone;
     [ComponentName(Name = "proposal_generator")]
-    private readonly RPN _proposalGenerator;
+    private readonly ProposalGenerator.ProposalGenerator _proposalGenerator;
     [ComponentName(Name = "roi_heads")]
-    private readonly StandardROIHeads _roiHeads;
+    private readonly ROIHeads.ROIHeads _roiHeads;
     private readonly float[] _pixelMean, _pixelStd;
 
     /// <param name="pixelMean">per channel, in INPUT.FORMAT order (Detectron2's default is BGR)</param>
-    public GeneralizedRCNN(Backbone.Backbone backbone, RPN proposalGenerator, StandardROIHeads roiHeads,
+    public GeneralizedRCNN(Backbone.Backbone backbone, ProposalGenerator.ProposalGenerator proposalGenerator, ROIHeads.ROIHeads roiHeads,
         IReadOnlyList<double> pixelMean, IReadOnlyList<double> pixelStd)
         : base(nameof(GeneralizedRCNN))
     {
@@ -40,9 +42,24 @@ public sealed class GeneralizedRCNN : nn.Module
         register_module("roi_heads", roiHeads);
     }
 
+    /// <summary>
+    /// Detectron2's GeneralizedRCNN.from_config: the backbone MODEL.BACKBONE.NAME names (for images of as many channels as
+    /// MODEL.PIXEL_MEAN has), then the proposal generator and the ROI heads MODEL.PROPOSAL_GENERATOR.NAME and
+    /// MODEL.ROI_HEADS.NAME name, each given the backbone's output shapes; MODEL.PIXEL_MEAN and MODEL.PIXEL_STD.
+    /// </summary>
+    public static GeneralizedRCNN FromConfig(CfgNode cfg)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var pixelMean = cfg.Get<double[]>("MODEL.PIXEL_MEAN");
+        var backbone = ModelBuilder.BackboneRegistry[cfg.Get<string>("MODEL.BACKBONE.NAME")](cfg, new ShapeSpec(pixelMean.Length));
+        var proposalGenerator = ModelBuilder.ProposalGeneratorRegistry[cfg.Get<string>("MODEL.PROPOSAL_GENERATOR.NAME")](cfg, backbone.OutputShape);
+        var roiHeads = ModelBuilder.ROIHeadsRegistry[cfg.Get<string>("MODEL.ROI_HEADS.NAME")](cfg, backbone.OutputShape);
+        return new GeneralizedRCNN(backbone, proposalGenerator, roiHeads, pixelMean, cfg.Get<double[]>("MODEL.PIXEL_STD"));
+    }
+
     public Backbone.Backbone Backbone => _backbone;
-    public RPN ProposalGenerator => _proposalGenerator;
-    public StandardROIHeads RoiHeads => _roiHeads;
+    public ProposalGenerator.ProposalGenerator ProposalGenerator => _proposalGenerator;
+    public ROIHeads.ROIHeads ROIHeads => _roiHeads;
 
     /// <summary>The device of the model's parameters; inputs are moved there.</summary>
     public Device Device => parameters().FirstOrDefault()?.device ?? CPU;
@@ -57,8 +74,8 @@ public sealed class GeneralizedRCNN : nn.Module
         var targets = batch.Select((b, i) => (b.Instances ?? throw new ArgumentException($"Training input {i} has no ground-truth instances.")).To(device)).ToList();
         var images = PreprocessImage(batch);
         var features = ForwardBackbone(images.Tensor);
-        var (proposals, proposalLosses) = _proposalGenerator.Forward(images.ImageSizes, features, targets);
-        var (_, detectorLosses) = _roiHeads.Forward(features, proposals, targets);
+        var (proposals, proposalLosses) = _proposalGenerator.Forward(images, features, targets);
+        var (_, detectorLosses) = _roiHeads.Forward(images, features, proposals, targets);
         var losses = new Dictionary<string, Tensor>();
         foreach (var (name, loss) in detectorLosses.Concat(proposalLosses))
             losses[name] = loss.MoveToOuterDisposeScope();
@@ -91,10 +108,10 @@ public sealed class GeneralizedRCNN : nn.Module
         var features = ForwardBackbone(images.Tensor);
         trace?.RecordFeatures(features);
         Completed(InferenceStage.Backbone);
-        var (proposals, _) = _proposalGenerator.Forward(images.ImageSizes, features);
+        var (proposals, _) = _proposalGenerator.Forward(images, features);
         trace?.RecordProposals(proposals);
         Completed(InferenceStage.ProposalGenerator);
-        var (results, _) = _roiHeads.Forward(features, proposals, trace: trace, stageCompleted: Completed);
+        var (results, _) = _roiHeads.Forward(images, features, proposals, trace: trace, stageCompleted: Completed);
         using var postprocessStage = StageProfile.Measure("postprocess");
         var output = new List<Instances>();
         for (var i = 0; i < results.Count; i++)

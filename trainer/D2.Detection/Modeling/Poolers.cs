@@ -87,7 +87,7 @@ public sealed class ROIPooler : nn.Module<IReadOnlyList<Tensor>, IReadOnlyList<T
             ? zeros(poolerBoxes.shape[0], ScalarType.Int64)
             : AssignBoxesToLevels(boxes, MinLevel, MaxLevel, CanonicalBoxSize, CanonicalLevel);
         // One pass over the pyramid writes each box's row in place (Detectron2 pools level by level and scatters).
-        var output = ROIAlign.MultiLevelRoiAlign(features, poolerBoxes, levels, _scales, (OutputSize, OutputSize), SamplingRatio, _aligned);
+        var output = ROIAlign.MultiLevelROIAlign(features, poolerBoxes, levels, _scales, (OutputSize, OutputSize), SamplingRatio, _aligned);
         return output.MoveToOuterDisposeScope();
     }
 

@@ -11,47 +11,47 @@ namespace D2.Detection.Modeling;
 /// </summary>
 public sealed class StageProfile : IDisposable
 {
-    [ThreadStatic] static StageProfile? current;
+    [ThreadStatic] static StageProfile? _current;
 
-    readonly Dictionary<string, double> seconds = [];
-    readonly StageProfile? previous;
-    bool disposed;
+    readonly Dictionary<string, double> _seconds = [];
+    readonly StageProfile? _previous;
+    bool _disposed;
 
-    StageProfile(StageProfile? previous) => this.previous = previous;
+    StageProfile(StageProfile? previous) => _previous = previous;
 
     /// <summary>A new profile, current on this thread until disposed (the previous one, if any, is current again then).</summary>
-    public static StageProfile Start() => current = new StageProfile(current);
+    public static StageProfile Start() => _current = new StageProfile(_current);
 
     /// <summary>Seconds per stage, summed over every measurement since <see cref="Start"/>.</summary>
-    public IReadOnlyDictionary<string, double> Seconds => seconds;
+    public IReadOnlyDictionary<string, double> Seconds => _seconds;
 
     /// <summary>Times the stage until the returned value is disposed (<c>using var _ = StageProfile.Measure("rpn");</c>).</summary>
-    public static Measurement Measure(string stage) => current is { } profile ? new Measurement(profile, stage, Stopwatch.GetTimestamp()) : default;
+    public static Measurement Measure(string stage) => _current is { } profile ? new Measurement(profile, stage, Stopwatch.GetTimestamp()) : default;
 
     /// <summary>Adds seconds measured elsewhere (for example a training step's backward pass) to the current profile, if any.</summary>
-    public static void Add(string stage, double elapsedSeconds) => current?.Accumulate(stage, elapsedSeconds);
+    public static void Add(string stage, double elapsedSeconds) => _current?.Accumulate(stage, elapsedSeconds);
 
     void Accumulate(string stage, double elapsedSeconds) =>
-        seconds[stage] = seconds.GetValueOrDefault(stage) + elapsedSeconds;
+        _seconds[stage] = _seconds.GetValueOrDefault(stage) + elapsedSeconds;
 
     public void Dispose()
     {
-        if (disposed)
+        if (_disposed)
             return;
-        disposed = true;
-        if (ReferenceEquals(current, this))
-            current = previous;
+        _disposed = true;
+        if (ReferenceEquals(_current, this))
+            _current = _previous;
     }
 
     /// <summary>One running measurement; default (no profile) does nothing.</summary>
     public readonly struct Measurement : IDisposable
     {
-        readonly StageProfile? profile;
-        readonly string stage;
-        readonly long start;
+        readonly StageProfile? _profile;
+        readonly string _stage;
+        readonly long _start;
 
-        internal Measurement(StageProfile profile, string stage, long start) => (this.profile, this.stage, this.start) = (profile, stage, start);
+        internal Measurement(StageProfile profile, string stage, long start) => (_profile, _stage, _start) = (profile, stage, start);
 
-        public void Dispose() => profile?.Accumulate(stage, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        public void Dispose() => _profile?.Accumulate(_stage, Stopwatch.GetElapsedTime(_start).TotalSeconds);
     }
 }

@@ -105,7 +105,7 @@ public sealed class BitMasks : IInstanceField, IDisposable
         // ROI i reads batch entry i, i.e. its own mask.
         var batchIndices = arange(Length, boxes.dtype, device)[.., TensorIndex.None];
         var rois = cat([batchIndices, boxes.to(device)], 1);
-        var pooled = ROIAlign.RoiAlign(
+        var pooled = ROIAlign.Apply(
             Tensor.to(ScalarType.Float32)[.., TensorIndex.None], rois, (maskSize, maskSize), 1.0, 0, aligned: true);
         return pooled.squeeze(1).ge(0.5).MoveToOuterDisposeScope();
     }

@@ -10,7 +10,7 @@ namespace D2.Detection.Structures;
 /// </summary>
 public sealed class Instances : IDisposable
 {
-    readonly Dictionary<string, object> fields = new(StringComparer.Ordinal);
+    readonly Dictionary<string, object> _fields = new(StringComparer.Ordinal);
 
     /// <param name="imageSize">(height, width) of the image the instances live in</param>
     public Instances((int Height, int Width) imageSize)
@@ -23,13 +23,13 @@ public sealed class Instances : IDisposable
     public (int Height, int Width) ImageSize { get; }
 
     /// <summary>The names of the fields present.</summary>
-    public IReadOnlyCollection<string> FieldNames => fields.Keys;
+    public IReadOnlyCollection<string> FieldNames => _fields.Keys;
 
     /// <summary>The number of instances: the length of any field.</summary>
     /// <exception cref="InvalidOperationException">there are no fields (Detectron2 raises too)</exception>
-    public long Length => fields.Count == 0
+    public long Length => _fields.Count == 0
         ? throw new InvalidOperationException("Instances without fields have no length; set a field first.")
-        : LengthOf(fields.First().Value, fields.First().Key);
+        : LengthOf(_fields.First().Value, _fields.First().Key);
 
     /// <summary>Sets a field; its length must equal that of the fields already present.</summary>
     public void Set(string name, object value)
@@ -38,18 +38,18 @@ public sealed class Instances : IDisposable
         ArgumentNullException.ThrowIfNull(value);
         var length = LengthOf(value, name);
         // As in Detectron2 the check runs against len(self), so even replacing a field cannot change the length.
-        if (fields.Count > 0 && Length != length)
+        if (_fields.Count > 0 && Length != length)
             throw new ArgumentException(
-                $"Field '{name}' has {length} entries but these Instances have {Length} (field '{fields.First().Key}').", nameof(value));
-        fields[name] = value;
+                $"Field '{name}' has {length} entries but these Instances have {Length} (field '{_fields.First().Key}').", nameof(value));
+        _fields[name] = value;
     }
 
-    public bool Has(string name) => fields.ContainsKey(name);
+    public bool Has(string name) => _fields.ContainsKey(name);
 
     public object Get(string name) =>
-        fields.TryGetValue(name, out var value)
+        _fields.TryGetValue(name, out var value)
             ? value
-            : throw new KeyNotFoundException($"Instances have no field '{name}'; fields: [{string.Join(", ", fields.Keys)}].");
+            : throw new KeyNotFoundException($"Instances have no field '{name}'; fields: [{string.Join(", ", _fields.Keys)}].");
 
     /// <summary>The field as <typeparamref name="T"/>, with a clear message when it holds something else.</summary>
     public T Get<T>(string name) =>
@@ -57,7 +57,7 @@ public sealed class Instances : IDisposable
             ? typed
             : throw new InvalidCastException($"Field '{name}' is a {Get(name).GetType().Name}, not a {typeof(T).Name}.");
 
-    public bool Remove(string name) => fields.Remove(name);
+    public bool Remove(string name) => _fields.Remove(name);
 
     /// <summary>The instances chosen by a (Length,) bool mask or an index vector (Detectron2 <c>instances[item]</c>).</summary>
     public Instances this[Tensor selection] => Index(selection);
@@ -69,9 +69,9 @@ public sealed class Instances : IDisposable
         var indices = Selection.ToIndices(selection, Length, "Instances");
         var result = new Instances(ImageSize);
         long[]? cpuIndices = null;
-        foreach (var (name, value) in fields)
+        foreach (var (name, value) in _fields)
         {
-            result.fields[name] = value switch
+            result._fields[name] = value switch
             {
                 Tensor t => t.index_select(0, indices.to(t.device)),
                 IInstanceField f => f.Select(indices),
@@ -111,9 +111,9 @@ public sealed class Instances : IDisposable
         }
         using var scope = NewDisposeScope();
         var result = new Instances(first.ImageSize);
-        foreach (var (name, v0) in first.fields)
+        foreach (var (name, v0) in first._fields)
         {
-            var values = instanceLists.Select((inst, i) => inst.fields.TryGetValue(name, out var v)
+            var values = instanceLists.Select((inst, i) => inst._fields.TryGetValue(name, out var v)
                 ? v
                 : throw new ArgumentException($"Instances {i} lacks field '{name}' that Instances 0 has.", nameof(instanceLists))).ToList();
             result.Set(name, v0 switch
@@ -133,9 +133,9 @@ public sealed class Instances : IDisposable
     {
         using var scope = NewDisposeScope();
         var result = new Instances(ImageSize);
-        foreach (var (name, value) in fields)
+        foreach (var (name, value) in _fields)
         {
-            result.fields[name] = value switch
+            result._fields[name] = value switch
             {
                 Tensor t => t.to(device),
                 IInstanceField f => f.To(device),
@@ -149,7 +149,7 @@ public sealed class Instances : IDisposable
     /// <summary>Moves every tensor held by the fields out of the current dispose scope; returns this for chaining.</summary>
     public Instances MoveToOuterDisposeScope()
     {
-        foreach (var value in fields.Values)
+        foreach (var value in _fields.Values)
         {
             if (value is Tensor t) t.MoveToOuterDisposeScope();
             else if (value is IInstanceField f) f.MoveToOuterDisposeScope();
@@ -160,13 +160,13 @@ public sealed class Instances : IDisposable
     /// <summary>Disposes the tensors and disposable structures held by the fields.</summary>
     public void Dispose()
     {
-        foreach (var value in fields.Values) (value as IDisposable)?.Dispose();
-        fields.Clear();
+        foreach (var value in _fields.Values) (value as IDisposable)?.Dispose();
+        _fields.Clear();
     }
 
     public override string ToString() =>
-        $"Instances(num_instances={(fields.Count == 0 ? "?" : Length.ToString())}, image_height={ImageSize.Height}, " +
-        $"image_width={ImageSize.Width}, fields=[{string.Join(", ", fields.Keys)}])";
+        $"Instances(num_instances={(_fields.Count == 0 ? "?" : Length.ToString())}, image_height={ImageSize.Height}, " +
+        $"image_width={ImageSize.Width}, fields=[{string.Join(", ", _fields.Keys)}])";
 
     static long LengthOf(object value, string name) => value switch
     {

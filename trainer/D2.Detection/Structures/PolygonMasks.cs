@@ -8,13 +8,13 @@ namespace D2.Detection.Structures;
 /// </summary>
 public sealed class PolygonMasks : IInstanceField
 {
-    readonly double[][][] polygons;
+    readonly double[][][] _polygons;
 
     /// <param name="polygons">per instance, its polygons; each needs an even number of coordinates, at least 6</param>
     public PolygonMasks(IEnumerable<IEnumerable<IReadOnlyList<double>>> polygons)
     {
         ArgumentNullException.ThrowIfNull(polygons);
-        this.polygons = polygons.Select((instance, i) =>
+        _polygons = polygons.Select((instance, i) =>
         {
             if (instance is null) throw new ArgumentException($"Instance {i} has no polygon list.", nameof(polygons));
             return instance.Select((polygon, j) =>
@@ -27,7 +27,7 @@ public sealed class PolygonMasks : IInstanceField
                 return polygon.ToArray();
             }).ToArray();
         }).ToArray();
-        Polygons = Array.AsReadOnly(this.polygons
+        Polygons = Array.AsReadOnly(_polygons
             .Select(p => (IReadOnlyList<IReadOnlyList<double>>)Array.AsReadOnly(p.Select(a => (IReadOnlyList<double>)Array.AsReadOnly(a)).ToArray()))
             .ToArray());
     }
@@ -35,18 +35,18 @@ public sealed class PolygonMasks : IInstanceField
     /// <summary>Per instance, its polygons (x0, y0, x1, y1, ...).</summary>
     public IReadOnlyList<IReadOnlyList<IReadOnlyList<double>>> Polygons { get; }
 
-    public long Length => polygons.Length;
+    public long Length => _polygons.Length;
 
     /// <returns>(N, 4) float32 tight boxes, computed in float32 as Detectron2 does</returns>
     /// <remarks>Detectron2 starts the maximum at 0, so coordinates all below 0 give a max of 0, and an instance without
     /// polygons gets (inf, inf, 0, 0); reproduced as is.</remarks>
     public Boxes GetBoundingBoxes()
     {
-        var data = new float[polygons.Length * 4];
-        for (var i = 0; i < polygons.Length; i++)
+        var data = new float[_polygons.Length * 4];
+        for (var i = 0; i < _polygons.Length; i++)
         {
             float minX = float.PositiveInfinity, minY = float.PositiveInfinity, maxX = 0, maxY = 0;
-            foreach (var polygon in polygons[i])
+            foreach (var polygon in _polygons[i])
             {
                 for (var k = 0; k < polygon.Length; k += 2)
                 {
@@ -63,15 +63,15 @@ public sealed class PolygonMasks : IInstanceField
             data[4 * i + 3] = maxY;
         }
         using var scope = NewDisposeScope();
-        var boxes = new Boxes(tensor(data, [polygons.Length, 4]));
+        var boxes = new Boxes(tensor(data, [_polygons.Length, 4]));
         return boxes.MoveToOuterDisposeScope();
     }
 
     /// <returns>(N,) bool: the instance has at least one polygon</returns>
-    public Tensor Nonempty() => tensor(polygons.Select(p => p.Length > 0).ToArray());
+    public Tensor Nonempty() => tensor(_polygons.Select(p => p.Length > 0).ToArray());
 
     /// <returns>(N,) float64 shoelace area summed over each instance's polygons (Detectron2 PolygonMasks.area)</returns>
-    public Tensor Area() => tensor(polygons.Select(p => p.Sum(ShoelaceArea)).ToArray());
+    public Tensor Area() => tensor(_polygons.Select(p => p.Sum(ShoelaceArea)).ToArray());
 
     /// <summary>0.5 * |sum x_i y_(i-1) - sum y_i x_(i-1)|, Detectron2's polygon_area with np.roll.</summary>
     internal static double ShoelaceArea(double[] xy)
@@ -104,13 +104,13 @@ public sealed class PolygonMasks : IInstanceField
         // Detectron2 moves the boxes to the CPU and reads them as float32.
         var corners = Selection.ToArray<float>(boxes.detach().to(ScalarType.Float32));
         var cells = maskSize * maskSize;
-        var masks = new byte[polygons.Length * cells];
-        for (var i = 0; i < polygons.Length; i++)
+        var masks = new byte[_polygons.Length * cells];
+        for (var i = 0; i < _polygons.Length; i++)
         {
-            var mask = RasterizeWithinBox(polygons[i], corners.AsSpan(4 * i, 4), maskSize);
+            var mask = RasterizeWithinBox(_polygons[i], corners.AsSpan(4 * i, 4), maskSize);
             mask.CopyTo(masks, i * cells);
         }
-        var result = tensor(masks, [polygons.Length, maskSize, maskSize]).to(ScalarType.Bool).to(boxes.device);
+        var result = tensor(masks, [_polygons.Length, maskSize, maskSize]).to(ScalarType.Bool).to(boxes.device);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -146,16 +146,16 @@ public sealed class PolygonMasks : IInstanceField
     public PolygonMasks Index(IReadOnlyList<int> indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        return new PolygonMasks(indices.Select(i => i >= 0 && i < polygons.Length
-            ? polygons[i]
-            : throw new ArgumentOutOfRangeException(nameof(indices), i, $"Index {i} is out of range for {polygons.Length} instances.")).ToArray());
+        return new PolygonMasks(indices.Select(i => i >= 0 && i < _polygons.Length
+            ? _polygons[i]
+            : throw new ArgumentOutOfRangeException(nameof(indices), i, $"Index {i} is out of range for {_polygons.Length} instances.")).ToArray());
     }
 
     public static PolygonMasks Cat(IReadOnlyList<PolygonMasks> masksList)
     {
         ArgumentNullException.ThrowIfNull(masksList);
         if (masksList.Count == 0) throw new ArgumentException("Cat needs at least one PolygonMasks.", nameof(masksList));
-        return new PolygonMasks(masksList.SelectMany(m => m.polygons).ToArray());
+        return new PolygonMasks(masksList.SelectMany(m => m._polygons).ToArray());
     }
 
     public override string ToString() => $"PolygonMasks(num_instances={Length})";

@@ -10,9 +10,9 @@ public sealed partial class Rle
         if (rles.Count == 0) throw new ArgumentException("Merge needs at least one RLE.", nameof(rles));
         var first = rles[0] ?? throw new ArgumentException("RLE 0 is null.", nameof(rles));
         // A single mask comes back with its runs untouched, as in pycocotools.
-        if (rles.Count == 1) return new Rle(first.Height, first.Width, (uint[])first.counts.Clone(), validate: false);
+        if (rles.Count == 1) return new Rle(first.Height, first.Width, (uint[])first._counts.Clone(), validate: false);
         var total = (ulong)first.Height * (ulong)first.Width;
-        var merged = first.counts;
+        var merged = first._counts;
         for (var i = 1; i < rles.Count; i++)
         {
             var next = rles[i] ?? throw new ArgumentException($"RLE {i} is null.", nameof(rles));
@@ -20,7 +20,7 @@ public sealed partial class Rle
                 throw new ArgumentException(
                     $"Cannot merge RLE {i} of size {next.Height}x{next.Width} with RLE 0 of size {first.Height}x{first.Width}.",
                     nameof(rles));
-            merged = Combine(merged, next.counts, intersect, total);
+            merged = Combine(merged, next._counts, intersect, total);
         }
         return new Rle(first.Height, first.Width, merged, validate: false);
     }
@@ -98,7 +98,7 @@ public sealed partial class Rle
                         $"Detection {d} is {dt.Height}x{dt.Width} but ground truth {g} is {gt.Height}x{gt.Width}; masks must share the image size.");
                 // Boxes that do not overlap cannot hold overlapping masks: the same shortcut as rleIou.
                 if (PairBoxIou(dt.CachedBbox(), gtBox, isCrowd[g]) <= 0) continue;
-                var inter = IntersectionArea(dt.counts, gt.counts, (ulong)gt.Height * (ulong)gt.Width);
+                var inter = IntersectionArea(dt._counts, gt._counts, (ulong)gt.Height * (ulong)gt.Width);
                 if (inter == 0) continue;
                 var union = isCrowd[g] ? dt.Area() : dt.Area() + gt.Area() - inter;
                 result[d, g] = (double)inter / union;

@@ -17,9 +17,9 @@ public sealed partial class Rle
     const int SignBit = 0x10;
     const int ContinueBit = 0x20;
 
-    readonly uint[] counts;
-    double[]? bbox;
-    long area = -1;
+    readonly uint[] _counts;
+    double[]? _bbox;
+    long _area = -1;
 
     /// <summary>Builds an RLE from its runs (0s first); the runs must cover exactly height*width pixels.</summary>
     public Rle(int height, int width, IReadOnlyList<uint> counts)
@@ -41,7 +41,7 @@ public sealed partial class Rle
         }
         Height = height;
         Width = width;
-        this.counts = counts;
+        _counts = counts;
         Counts = Array.AsReadOnly(counts);
     }
 
@@ -131,9 +131,9 @@ public sealed partial class Rle
     {
         var mask = new byte[(long)Height * Width];
         long position = 0;
-        for (var i = 0; i < counts.Length; i++)
+        for (var i = 0; i < _counts.Length; i++)
         {
-            long remaining = counts[i];
+            long remaining = _counts[i];
             if ((i & 1) == 1)
             {
                 // Fill the 1-run column segment by column segment (it is contiguous in column-major order).
@@ -148,7 +148,7 @@ public sealed partial class Rle
                     p += n;
                 }
             }
-            position += counts[i];
+            position += _counts[i];
         }
         return mask;
     }
@@ -159,11 +159,11 @@ public sealed partial class Rle
     /// </summary>
     public string ToCompressedString()
     {
-        var text = new StringBuilder(counts.Length * 2);
-        for (var i = 0; i < counts.Length; i++)
+        var text = new StringBuilder(_counts.Length * 2);
+        for (var i = 0; i < _counts.Length; i++)
         {
-            long x = counts[i];
-            if (i > 2) x -= counts[i - 2];
+            long x = _counts[i];
+            if (i > 2) x -= _counts[i - 2];
             bool more;
             do
             {
@@ -225,26 +225,26 @@ public sealed partial class Rle
     /// <summary>pycocotools rleArea: the number of on pixels (the sum of the odd runs).</summary>
     public long Area()
     {
-        if (area >= 0) return area;
+        if (_area >= 0) return _area;
         long sum = 0;
-        for (var i = 1; i < counts.Length; i += 2) sum += counts[i];
-        return area = sum;
+        for (var i = 1; i < _counts.Length; i += 2) sum += _counts[i];
+        return _area = sum;
     }
 
     /// <summary>pycocotools rleToBbox: [x, y, w, h] of the on pixels, all zero for an empty mask.</summary>
     public double[] ToBbox() => (double[])CachedBbox().Clone();
 
-    internal double[] CachedBbox() => bbox ??= ComputeBbox();
+    internal double[] CachedBbox() => _bbox ??= ComputeBbox();
 
     double[] ComputeBbox()
     {
         // A trailing 0-run carries no boundary, so only an even number of runs is walked.
-        var m = counts.Length / 2 * 2;
+        var m = _counts.Length / 2 * 2;
         if (m == 0 || Height == 0 || Width == 0) return new double[4];
         uint h = (uint)Height, xs = (uint)Width, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
         for (var j = 0; j < m; j++)
         {
-            cc += counts[j];
+            cc += _counts[j];
             // Even j: cc is the first pixel of a 1-run; odd j: cc - 1 is its last pixel (uint wrap as in the C code).
             var t = unchecked(cc - (uint)(j % 2));
             var y = t % h;
@@ -264,5 +264,5 @@ public sealed partial class Rle
         return [xs, ys, (double)xe - xs + 1, (double)ye - ys + 1];
     }
 
-    public override string ToString() => $"Rle({Height}x{Width}, area {Area()}, {counts.Length} runs)";
+    public override string ToString() => $"Rle({Height}x{Width}, area {Area()}, {_counts.Length} runs)";
 }

@@ -7,7 +7,7 @@ namespace D2.Detection.Data.Loader;
 /// </summary>
 public sealed class AspectRatioGrouping<T>
 {
-    readonly List<T>[] buckets = [[], []];
+    readonly List<T>[] _buckets = [[], []];
 
     public AspectRatioGrouping(int batchSize)
     {
@@ -24,7 +24,7 @@ public sealed class AspectRatioGrouping<T>
     /// <returns>the full bucket as a batch, or null while it is not yet full</returns>
     public IReadOnlyList<T>? Add(T item, int width, int height)
     {
-        var bucket = buckets[BucketOf(width, height)];
+        var bucket = _buckets[BucketOf(width, height)];
         bucket.Add(item);
         if (bucket.Count < BatchSize) return null;
         var batch = bucket.ToArray();
@@ -35,8 +35,8 @@ public sealed class AspectRatioGrouping<T>
     /// <summary>Removes and returns the items still waiting in the buckets (e.g. to dispose them at the end).</summary>
     public IReadOnlyList<T> Drain()
     {
-        var rest = buckets.SelectMany(b => b).ToArray();
-        foreach (var b in buckets) b.Clear();
+        var rest = _buckets.SelectMany(b => b).ToArray();
+        foreach (var b in _buckets) b.Clear();
         return rest;
     }
 }

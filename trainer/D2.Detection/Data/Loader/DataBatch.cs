@@ -10,11 +10,11 @@ namespace D2.Detection.Data.Loader;
 /// </summary>
 public sealed class DataBatch : IReadOnlyList<ModelInput>, IDisposable
 {
-    readonly ModelInput[] inputs;
+    readonly ModelInput[] _inputs;
 
     internal DataBatch(IReadOnlyList<ModelInput> inputs, IReadOnlyList<DatasetRecord> records, TimeSpan dataTime)
     {
-        this.inputs = inputs.ToArray();
+        _inputs = inputs.ToArray();
         Records = records.ToArray();
         DataTime = dataTime;
     }
@@ -25,17 +25,17 @@ public sealed class DataBatch : IReadOnlyList<ModelInput>, IDisposable
     /// <summary>Time the consumer spent waiting for this batch (mapping that the workers had not finished in advance).</summary>
     public TimeSpan DataTime { get; }
 
-    public int Count => inputs.Length;
+    public int Count => _inputs.Length;
 
-    public ModelInput this[int index] => inputs[index];
+    public ModelInput this[int index] => _inputs[index];
 
-    public IEnumerator<ModelInput> GetEnumerator() => ((IEnumerable<ModelInput>)inputs).GetEnumerator();
+    public IEnumerator<ModelInput> GetEnumerator() => ((IEnumerable<ModelInput>)_inputs).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     public void Dispose()
     {
-        foreach (var input in inputs) DisposeInput(input);
+        foreach (var input in _inputs) DisposeInput(input);
     }
 
     internal static void DisposeInput(ModelInput? input)

@@ -20,18 +20,18 @@ namespace D2.Detection.Data.Loader;
 /// </remarks>
 public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
 {
-    readonly IReadOnlyList<DatasetRecord> records;
-    readonly Func<DatasetRecord, Random, ModelInput> map;
-    readonly IEnumerator<int> sampler;
-    readonly AspectRatioGrouping<Item>? grouping;
-    readonly Thread[] workers;
-    readonly object gate = new();
-    readonly Dictionary<long, Item> ready = [];
-    long nextToClaim;
-    long nextToConsume;
-    long endOfStream = long.MaxValue;
-    bool stopping;
-    ExceptionDispatchInfo? fault;
+    readonly IReadOnlyList<DatasetRecord> _records;
+    readonly Func<DatasetRecord, Random, ModelInput> _map;
+    readonly IEnumerator<int> _sampler;
+    readonly AspectRatioGrouping<Item>? _grouping;
+    readonly Thread[] _workers;
+    readonly object _gate = new();
+    readonly Dictionary<long, Item> _ready = [];
+    long _nextToClaim;
+    long _nextToConsume;
+    long _endOfStream = long.MaxValue;
+    bool _stopping;
+    ExceptionDispatchInfo? _fault;
 
     /// <param name="records">the dataset; the sampler yields indices into it</param>
     /// <param name="map">record + generator -> model input (e.g. <see cref="DatasetMapper.Map(DatasetRecord, Random)"/>); called on worker threads</param>
@@ -50,25 +50,25 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(numWorkers);
         if (records.Count == 0) throw new ArgumentException("The loader has no records to load.", nameof(records));
-        this.records = records;
-        this.map = map;
+        _records = records;
+        _map = map;
         BatchSize = batchSize;
         Seed = seed;
         Prefetch = prefetch ?? Math.Max(2 * numWorkers, 2 * batchSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(Prefetch, 1, nameof(prefetch));
-        grouping = aspectRatioGrouping ? new AspectRatioGrouping<Item>(batchSize) : null;
-        this.sampler = sampler.GetEnumerator();
-        workers = new Thread[numWorkers];
+        _grouping = aspectRatioGrouping ? new AspectRatioGrouping<Item>(batchSize) : null;
+        _sampler = sampler.GetEnumerator();
+        _workers = new Thread[numWorkers];
         for (var i = 0; i < numWorkers; i++)
         {
-            workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"D2 data loader worker {i}" };
-            workers[i].Start();
+            _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"D2 data loader worker {i}" };
+            _workers[i].Start();
         }
     }
 
     public int BatchSize { get; }
 
-    public int NumWorkers => workers.Length;
+    public int NumWorkers => _workers.Length;
 
     /// <summary>The augmentation seed (log it to reproduce a run).</summary>
     public long Seed { get; }
@@ -88,7 +88,7 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
     public bool TryGetNext([NotNullWhen(true)] out DataBatch? batch)
     {
         var watch = Stopwatch.StartNew();
-        var inOrder = grouping is null ? new List<Item>(BatchSize) : null;
+        var inOrder = _grouping is null ? new List<Item>(BatchSize) : null;
         try
         {
             while (true)
@@ -100,9 +100,9 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
                     return false;
                 }
                 IReadOnlyList<Item>? full;
-                if (grouping is not null)
+                if (_grouping is not null)
                 {
-                    full = grouping.Add(item, item.Input.Width ?? item.Record.Width, item.Input.Height ?? item.Record.Height);
+                    full = _grouping.Add(item, item.Input.Width ?? item.Record.Width, item.Input.Height ?? item.Record.Height);
                 }
                 else
                 {
@@ -138,55 +138,55 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
 
     public void Dispose()
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (stopping) return;
-            stopping = true;
-            Monitor.PulseAll(gate);
+            if (_stopping) return;
+            _stopping = true;
+            Monitor.PulseAll(_gate);
         }
         // A worker ends after the item in hand; one stuck longer (e.g. on a slow file system) is a background thread
         // that frees its own result when it sees the loader stopped.
-        foreach (var worker in workers) worker.Join(TimeSpan.FromSeconds(30));
-        lock (gate)
+        foreach (var worker in _workers) worker.Join(TimeSpan.FromSeconds(30));
+        lock (_gate)
         {
-            DisposeItems(ready.Values);
-            ready.Clear();
-            sampler.Dispose();
+            DisposeItems(_ready.Values);
+            _ready.Clear();
+            _sampler.Dispose();
         }
-        DisposeItems(grouping?.Drain());
+        DisposeItems(_grouping?.Drain());
     }
 
     /// <summary>Takes the item with the next sequence number, mapping it here when there are no workers.</summary>
     bool TryTake(out Item item)
     {
-        if (fault is not null) fault.Throw();
-        if (workers.Length == 0)
+        if (_fault is not null) _fault.Throw();
+        if (_workers.Length == 0)
         {
-            ObjectDisposedException.ThrowIf(stopping, this);
+            ObjectDisposedException.ThrowIf(_stopping, this);
             if (!TryClaim(out var sequence, out var index)) return NoItem(out item);
             item = MapOne(sequence, index);
-            nextToConsume++;
+            _nextToConsume++;
         }
         else
         {
-            lock (gate)
+            lock (_gate)
             {
-                while (!ready.ContainsKey(nextToConsume))
+                while (!_ready.ContainsKey(_nextToConsume))
                 {
-                    ObjectDisposedException.ThrowIf(stopping, this);
-                    if (nextToConsume >= endOfStream) return NoItem(out item);
-                    Monitor.Wait(gate);
+                    ObjectDisposedException.ThrowIf(_stopping, this);
+                    if (_nextToConsume >= _endOfStream) return NoItem(out item);
+                    Monitor.Wait(_gate);
                 }
-                ObjectDisposedException.ThrowIf(stopping, this);
-                ready.Remove(nextToConsume, out item);
-                nextToConsume++;
-                Monitor.PulseAll(gate);
+                ObjectDisposedException.ThrowIf(_stopping, this);
+                _ready.Remove(_nextToConsume, out item);
+                _nextToConsume++;
+                Monitor.PulseAll(_gate);
             }
         }
         if (item.Error is not null)
         {
-            fault = item.Error;
-            fault.Throw();
+            _fault = item.Error;
+            _fault.Throw();
         }
         return true;
     }
@@ -197,19 +197,19 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
         return false;
     }
 
-    /// <summary>The next sequence number and its sampler index; false at the end of a finite sampler. Call under <see cref="gate"/> (or with no workers).</summary>
+    /// <summary>The next sequence number and its sampler index; false at the end of a finite sampler. Call under <see cref="_gate"/> (or with no workers).</summary>
     bool TryClaim(out long sequence, out int index)
     {
-        sequence = nextToClaim;
+        sequence = _nextToClaim;
         index = -1;
-        if (nextToClaim >= endOfStream) return false;
-        if (!sampler.MoveNext())
+        if (_nextToClaim >= _endOfStream) return false;
+        if (!_sampler.MoveNext())
         {
-            endOfStream = nextToClaim;
+            _endOfStream = _nextToClaim;
             return false;
         }
-        index = sampler.Current;
-        nextToClaim++;
+        index = _sampler.Current;
+        _nextToClaim++;
         return true;
     }
 
@@ -219,10 +219,10 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
         {
             long sequence;
             int index;
-            lock (gate)
+            lock (_gate)
             {
-                while (!stopping && nextToClaim < endOfStream && nextToClaim >= nextToConsume + Prefetch) Monitor.Wait(gate);
-                if (stopping) return;
+                while (!_stopping && _nextToClaim < _endOfStream && _nextToClaim >= _nextToConsume + Prefetch) Monitor.Wait(_gate);
+                if (_stopping) return;
                 bool claimed;
                 try
                 {
@@ -231,45 +231,45 @@ public sealed class DataLoader : IEnumerable<DataBatch>, IDisposable
                 catch (Exception e)
                 {
                     // A failing sampler ends the stream here; the consumer sees the error at this position.
-                    sequence = nextToClaim++;
-                    endOfStream = nextToClaim;
-                    ready[sequence] = new Item(null!, null!, ExceptionDispatchInfo.Capture(
+                    sequence = _nextToClaim++;
+                    _endOfStream = _nextToClaim;
+                    _ready[sequence] = new Item(null!, null!, ExceptionDispatchInfo.Capture(
                         new InvalidOperationException($"The sampler failed at item {sequence}: {e.Message}", e)));
-                    Monitor.PulseAll(gate);
+                    Monitor.PulseAll(_gate);
                     return;
                 }
                 if (!claimed)
                 {
-                    Monitor.PulseAll(gate);
+                    Monitor.PulseAll(_gate);
                     return;
                 }
             }
             var item = MapOne(sequence, index);
-            lock (gate)
+            lock (_gate)
             {
-                if (stopping)
+                if (_stopping)
                 {
                     DataBatch.DisposeInput(item.Input);
                     return;
                 }
-                ready[sequence] = item;
-                Monitor.PulseAll(gate);
+                _ready[sequence] = item;
+                Monitor.PulseAll(_gate);
             }
         }
     }
 
     Item MapOne(long sequence, int index)
     {
-        if (index < 0 || index >= records.Count)
+        if (index < 0 || index >= _records.Count)
         {
             return new Item(null!, null!, ExceptionDispatchInfo.Capture(new InvalidOperationException(
-                $"The sampler gave index {index} at item {sequence}, outside the {records.Count} records.")));
+                $"The sampler gave index {index} at item {sequence}, outside the {_records.Count} records.")));
         }
-        var record = records[index];
+        var record = _records[index];
         try
         {
             var random = new Random(SampleSeeds.Derive(Seed, sequence));
-            return new Item(map(record, random), record, null);
+            return new Item(_map(record, random), record, null);
         }
         catch (Exception e)
         {

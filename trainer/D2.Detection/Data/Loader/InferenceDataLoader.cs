@@ -16,7 +16,7 @@ public sealed record InferenceInput(DatasetRecord Record, ModelInput Input) : ID
 /// </summary>
 public sealed class InferenceDataLoader : IEnumerable<InferenceInput>
 {
-    readonly Func<DatasetRecord, Random, ModelInput> map;
+    readonly Func<DatasetRecord, Random, ModelInput> _map;
 
     /// <param name="map">usually a test-time <see cref="DatasetMapper"/>'s Map</param>
     public InferenceDataLoader(IReadOnlyList<DatasetRecord> records, Func<DatasetRecord, Random, ModelInput> map)
@@ -24,7 +24,7 @@ public sealed class InferenceDataLoader : IEnumerable<InferenceInput>
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(map);
         Records = records;
-        this.map = map;
+        _map = map;
     }
 
     public IReadOnlyList<DatasetRecord> Records { get; }
@@ -45,7 +45,7 @@ public sealed class InferenceDataLoader : IEnumerable<InferenceInput>
             try
             {
                 // Test-time mapping draws nothing random; a fixed generator keeps it so if an augmentation ever does.
-                input = map(record, new Random(SampleSeeds.Derive(0, i)));
+                input = _map(record, new Random(SampleSeeds.Derive(0, i)));
             }
             catch (Exception e)
             {

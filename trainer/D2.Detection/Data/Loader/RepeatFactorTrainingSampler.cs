@@ -10,19 +10,19 @@ namespace D2.Detection.Data.Loader;
 /// </summary>
 public sealed class RepeatFactorTrainingSampler : IEnumerable<int>
 {
-    readonly float[] repeatFactors;
+    readonly float[] _repeatFactors;
 
     /// <param name="repeatFactors">per record, its repeat factor r &gt;= 0</param>
     public RepeatFactorTrainingSampler(IReadOnlyList<float> repeatFactors, bool shuffle = true, long seed = -1)
     {
         ArgumentNullException.ThrowIfNull(repeatFactors);
         if (repeatFactors.Count == 0) throw new ArgumentException("The sampler needs at least one record.", nameof(repeatFactors));
-        this.repeatFactors = repeatFactors.ToArray();
+        _repeatFactors = repeatFactors.ToArray();
         Shuffle = shuffle;
         Seed = seed;
     }
 
-    public IReadOnlyList<float> RepeatFactors => repeatFactors;
+    public IReadOnlyList<float> RepeatFactors => _repeatFactors;
 
     public bool Shuffle { get; }
 
@@ -60,10 +60,10 @@ public sealed class RepeatFactorTrainingSampler : IEnumerable<int>
             using (var scope = NewDisposeScope())
             {
                 // Stochastic rounding of the factors, then one shuffle of the repeated indices, as Detectron2 draws them.
-                var factors = tensor(repeatFactors);
+                var factors = tensor(_repeatFactors);
                 var integer = factors.trunc();
                 var fraction = factors - integer;
-                var draws = rand([repeatFactors.Length], generator: generator);
+                var draws = rand([_repeatFactors.Length], generator: generator);
                 var counts = (integer + draws.lt(fraction).to(ScalarType.Float32)).to(ScalarType.Int64).data<long>().ToArray();
                 var indices = new List<long>();
                 for (var i = 0; i < counts.Length; i++)

@@ -1,4 +1,5 @@
 using TorchSharp.Utils;
+using D2.Detection.Config;
 using D2.Detection.Layers;
 using static TorchSharp.torch;
 
@@ -7,7 +8,8 @@ namespace D2.Detection.Modeling.Backbone;
 /// <summary>
 /// Feature Pyramid Network over a bottom-up backbone: per input a lateral 1x1 and an output 3x3 conv named by log2 of the
 /// stride (<c>fpn_lateral2</c>, <c>fpn_output2</c>, ...), top-down nearest x2 upsampling with sum (or avg) fusion, and an
-/// optional LastLevelMaxPool for p6. Outputs "p{log2 stride}".
+/// optional LastLevelMaxPool for p6. Outputs "p{log2 stride}". <see cref="FromConfig"/> is registered as
+/// "build_resnet_fpn_backbone" (MODEL.BACKBONE.NAME).
 /// </summary>
 public sealed class FPN : Backbone
 {
@@ -70,6 +72,20 @@ public sealed class FPN : Backbone
         // Detectron2 pads to the stride of the last input (res5: 32), not of the top block (p6: 64): an 800-pixel side
         // stays 800, and p6 is max-pooled from p5 with ceil rounding.
         _sizeDivisibility = (int)strides[^1];
+    }
+
+    /// <summary>Detectron2's build_resnet_fpn_backbone: a ResNet (MODEL.RESNETS.*) under MODEL.FPN.*, with LastLevelMaxPool.</summary>
+    /// <param name="inputShape">the image's channels</param>
+    public static FPN FromConfig(CfgNode cfg, ShapeSpec inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        return new FPN(
+            ResNet.FromConfig(cfg, inputShape),
+            cfg.Get<string[]>("MODEL.FPN.IN_FEATURES"),
+            cfg.Get<long>("MODEL.FPN.OUT_CHANNELS"),
+            cfg.Get<string>("MODEL.FPN.NORM"),
+            new LastLevelMaxPool(),
+            cfg.Get<string>("MODEL.FPN.FUSE_TYPE"));
     }
 
     public override IReadOnlyDictionary<string, ShapeSpec> OutputShape => _outputShape;

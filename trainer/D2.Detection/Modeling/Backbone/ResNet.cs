@@ -1,4 +1,5 @@
 using TorchSharp.Utils;
+using D2.Detection.Config;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.Backbone;
@@ -6,6 +7,7 @@ namespace D2.Detection.Modeling.Backbone;
 /// <summary>
 /// Detectron2's ResNet: a stem and stages res2..res5 (only up to the deepest requested output are built), returning the
 /// requested stage outputs by name. State-dict names: <c>stem.conv1.*</c>, <c>res2.0.conv1.*</c>, <c>res2.0.shortcut.*</c>, ...
+/// Registered as "build_resnet_backbone" (MODEL.BACKBONE.NAME).
 /// </summary>
 public sealed class ResNet : Backbone
 {
@@ -82,6 +84,26 @@ public sealed class ResNet : Backbone
         foreach (var value in outputs.Values)
             value.MoveToOuterDisposeScope();
         return _outFeatures.ToDictionary(f => f, f => outputs[f]);
+    }
+
+    /// <summary>Detectron2's build_resnet_backbone: MODEL.RESNETS.*, MODEL.BACKBONE.FREEZE_AT.</summary>
+    /// <param name="inputShape">the image's channels</param>
+    public static ResNet FromConfig(CfgNode cfg, ShapeSpec inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        ArgumentNullException.ThrowIfNull(inputShape);
+        return Build(
+            depth: cfg.Get<int>("MODEL.RESNETS.DEPTH"),
+            outFeatures: cfg.Get<string[]>("MODEL.RESNETS.OUT_FEATURES"),
+            norm: cfg.Get<string>("MODEL.RESNETS.NORM"),
+            freezeAt: cfg.Get<int>("MODEL.BACKBONE.FREEZE_AT"),
+            stemOutChannels: cfg.Get<long>("MODEL.RESNETS.STEM_OUT_CHANNELS"),
+            res2OutChannels: cfg.Get<long>("MODEL.RESNETS.RES2_OUT_CHANNELS"),
+            numGroups: cfg.Get<long>("MODEL.RESNETS.NUM_GROUPS"),
+            widthPerGroup: cfg.Get<long>("MODEL.RESNETS.WIDTH_PER_GROUP"),
+            strideIn1x1: cfg.Get<bool>("MODEL.RESNETS.STRIDE_IN_1X1"),
+            res5Dilation: cfg.Get<long>("MODEL.RESNETS.RES5_DILATION"),
+            inChannels: inputShape.Channels);
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using TorchSharp.Utils;
+using D2.Detection.Config;
 using D2.Detection.Layers;
+using D2.Detection.Modeling.Backbone;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
@@ -8,23 +10,25 @@ namespace D2.Detection.Modeling.ProposalGenerator;
 /// <summary>
 /// Detectron2's RPN: the head on the chosen feature levels, anchor labelling and sampling, the two losses, and proposal
 /// selection (train and test; no gradient flows through proposals). State-dict names: <c>rpn_head.*</c>.
+/// Registered as "RPN" (MODEL.PROPOSAL_GENERATOR.NAME); its head comes from MODEL.RPN.HEAD_NAME.
 /// </summary>
-public sealed class RPN : nn.Module
+public sealed class RPN : ProposalGenerator
 {
     private readonly string[] _inFeatures;
     [ComponentName(Name = "rpn_head")]
-    private readonly StandardRPNHead _head;
+    private readonly nn.Module<IReadOnlyList<Tensor>, (List<Tensor> ObjectnessLogits, List<Tensor> AnchorDeltas)> _head;
     private readonly DefaultAnchorGenerator _anchorGenerator;
     private readonly Matcher _anchorMatcher;
     private readonly Box2BoxTransform _box2BoxTransform;
     private readonly int _batchSizePerImage;
     private readonly double _positiveFraction;
-    private readonly (int Train, int Test) _preNmsTopK, _postNmsTopK;
+    private readonly (int Train, int Test) _preNMSTopK, _postNMSTopK;
     private readonly double _nmsThreshold, _minBoxSize, _smoothL1Beta, _lossWeight, _boxRegLossWeight;
 
-    public RPN(IReadOnlyList<string> inFeatures, StandardRPNHead head, DefaultAnchorGenerator anchorGenerator, Matcher anchorMatcher,
-        Box2BoxTransform box2BoxTransform, int batchSizePerImage, double positiveFraction, (int Train, int Test) preNmsTopK,
-        (int Train, int Test) postNmsTopK, double nmsThreshold = 0.7, double minBoxSize = 0.0, double smoothL1Beta = 0.0,
+    /// <param name="head">per level (N, C, Hi, Wi) to objectness logits (N, A, Hi, Wi) and anchor deltas (N, A * 4, Hi, Wi)</param>
+    public RPN(IReadOnlyList<string> inFeatures, nn.Module<IReadOnlyList<Tensor>, (List<Tensor> ObjectnessLogits, List<Tensor> AnchorDeltas)> head, DefaultAnchorGenerator anchorGenerator, Matcher anchorMatcher,
+        Box2BoxTransform box2BoxTransform, int batchSizePerImage, double positiveFraction, (int Train, int Test) preNMSTopK,
+        (int Train, int Test) postNMSTopK, double nmsThreshold = 0.7, double minBoxSize = 0.0, double smoothL1Beta = 0.0,
         double lossWeight = 1.0, double boxRegLossWeight = 1.0)
         : base(nameof(RPN))
     {
@@ -35,8 +39,8 @@ public sealed class RPN : nn.Module
         _box2BoxTransform = box2BoxTransform;
         _batchSizePerImage = batchSizePerImage;
         _positiveFraction = positiveFraction;
-        _preNmsTopK = preNmsTopK;
-        _postNmsTopK = postNmsTopK;
+        _preNMSTopK = preNMSTopK;
+        _postNMSTopK = postNMSTopK;
         _nmsThreshold = nmsThreshold;
         _minBoxSize = minBoxSize;
         _smoothL1Beta = smoothL1Beta;
@@ -45,8 +49,48 @@ public sealed class RPN : nn.Module
         register_module("rpn_head", head);
     }
 
+    /// <summary>
+    /// Detectron2's RPN.from_config: MODEL.RPN.*, MODEL.PROPOSAL_GENERATOR.MIN_SIZE, the anchor generator of
+    /// MODEL.ANCHOR_GENERATOR.* and the head MODEL.RPN.HEAD_NAME names.
+    /// </summary>
+    /// <param name="inputShape">the backbone's outputs by name</param>
+    public static RPN FromConfig(CfgNode cfg, IReadOnlyDictionary<string, ShapeSpec> inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var inFeatures = cfg.Get<string[]>("MODEL.RPN.IN_FEATURES");
+        var shapes = ShapeSpec.Select(inputShape, inFeatures, "MODEL.RPN.IN_FEATURES");
+        var anchorGenerator = DefaultAnchorGenerator.FromConfig(cfg, shapes);
+        var head = ModelBuilder.RPNHeadRegistry[cfg.Get<string>("MODEL.RPN.HEAD_NAME")](cfg, shapes);
+        var weights = cfg.Get<double[]>("MODEL.RPN.BBOX_REG_WEIGHTS");
+        return new RPN(inFeatures, head, anchorGenerator,
+            new Matcher(cfg.Get<double[]>("MODEL.RPN.IOU_THRESHOLDS"), cfg.Get<int[]>("MODEL.RPN.IOU_LABELS"), allowLowQualityMatches: true),
+            new Box2BoxTransform((weights[0], weights[1], weights[2], weights[3])),
+            cfg.Get<int>("MODEL.RPN.BATCH_SIZE_PER_IMAGE"),
+            cfg.Get<double>("MODEL.RPN.POSITIVE_FRACTION"),
+            (cfg.Get<int>("MODEL.RPN.PRE_NMS_TOPK_TRAIN"), cfg.Get<int>("MODEL.RPN.PRE_NMS_TOPK_TEST")),
+            (cfg.Get<int>("MODEL.RPN.POST_NMS_TOPK_TRAIN"), cfg.Get<int>("MODEL.RPN.POST_NMS_TOPK_TEST")),
+            cfg.Get<double>("MODEL.RPN.NMS_THRESH"),
+            cfg.Get<double>("MODEL.PROPOSAL_GENERATOR.MIN_SIZE"),
+            cfg.Get<double>("MODEL.RPN.SMOOTH_L1_BETA"),
+            cfg.Get<double>("MODEL.RPN.LOSS_WEIGHT"),
+            cfg.Get<double>("MODEL.RPN.BBOX_REG_LOSS_WEIGHT"));
+    }
+
     /// <summary>Sampled-anchor counts of the last training forward, per image (Detectron2 logs rpn/num_pos_anchors, rpn/num_neg_anchors).</summary>
     public (double Positive, double Negative) LastAnchorCounts { get; private set; }
+
+    public override IReadOnlyList<KeyValuePair<string, double>> TrainingStatistics =>
+    [
+        new("rpn/num_pos_anchors", LastAnchorCounts.Positive),
+        new("rpn/num_neg_anchors", LastAnchorCounts.Negative),
+    ];
+
+    public override (List<Instances> Proposals, Dictionary<string, Tensor> Losses) Forward(ImageList images,
+        IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances>? gtInstances = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return Forward(images.ImageSizes, features, gtInstances);
+    }
 
     /// <param name="imageSizes">per image, the unpadded (height, width)</param>
     /// <param name="features">backbone outputs by name, each (N, C, Hi, Wi)</param>
@@ -83,8 +127,8 @@ public sealed class RPN : nn.Module
         using (no_grad())
         {
             var decoded = DecodeProposals(anchors, deltas);
-            var (preTopK, postTopK) = training ? (_preNmsTopK.Train, _postNmsTopK.Train) : (_preNmsTopK.Test, _postNmsTopK.Test);
-            proposals = RpnProposals.FindTop(decoded, logits.Select(l => l.detach()).ToList(), imageSizes, _nmsThreshold, preTopK, postTopK, _minBoxSize, training);
+            var (preTopK, postTopK) = training ? (_preNMSTopK.Train, _postNMSTopK.Train) : (_preNMSTopK.Test, _postNMSTopK.Test);
+            proposals = RPNProposals.FindTop(decoded, logits.Select(l => l.detach()).ToList(), imageSizes, _nmsThreshold, preTopK, postTopK, _minBoxSize, training);
         }
         foreach (var p in proposals)
             p.MoveToOuterDisposeScope();

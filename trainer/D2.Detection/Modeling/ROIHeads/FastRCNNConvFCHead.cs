@@ -1,13 +1,16 @@
+using D2.Detection.Config;
 using D2.Detection.Layers;
+using D2.Detection.Modeling.Backbone;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's FastRCNNConvFCHead: optional 3x3 convs (<c>conv1</c>..), then flatten and fully connected layers
-/// (<c>fc1</c>, <c>fc2</c>, ...), each followed by ReLU. The FPN configs use no conv and two 1024-wide fcs.
+/// (<c>fc1</c>, <c>fc2</c>, ...), each followed by ReLU. The FPN configs use no conv and two 1024-wide fcs. Registered as
+/// "FastRCNNConvFCHead" (MODEL.ROI_BOX_HEAD.NAME).
 /// </summary>
-public sealed class FastRCNNConvFCHead : nn.Module<Tensor, Tensor>
+public sealed class FastRCNNConvFCHead : ROIBoxHead
 {
     private readonly List<Conv2d> _convs = [];
     private readonly List<TorchSharp.Modules.Linear> _fcs = [];
@@ -40,8 +43,20 @@ public sealed class FastRCNNConvFCHead : nn.Module<Tensor, Tensor>
         OutputSize = features;
     }
 
+    /// <summary>Detectron2's FastRCNNConvFCHead.from_config: MODEL.ROI_BOX_HEAD.{NUM_CONV, CONV_DIM, NUM_FC, FC_DIM, NORM}.</summary>
+    /// <param name="inputShape">the pooled features: channels, height and width</param>
+    public static FastRCNNConvFCHead FromConfig(CfgNode cfg, ShapeSpec inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        ArgumentNullException.ThrowIfNull(inputShape);
+        return new FastRCNNConvFCHead((inputShape.Channels, inputShape.Height, inputShape.Width),
+            Enumerable.Repeat(cfg.Get<long>("MODEL.ROI_BOX_HEAD.CONV_DIM"), cfg.Get<int>("MODEL.ROI_BOX_HEAD.NUM_CONV")).ToArray(),
+            Enumerable.Repeat(cfg.Get<long>("MODEL.ROI_BOX_HEAD.FC_DIM"), cfg.Get<int>("MODEL.ROI_BOX_HEAD.NUM_FC")).ToArray(),
+            cfg.Get<string>("MODEL.ROI_BOX_HEAD.NORM"));
+    }
+
     /// <summary>Width of the output: the last fc's size (or the flattened conv output when there is no fc).</summary>
-    public long OutputSize { get; }
+    public override long OutputSize { get; }
 
     /// <param name="x">(R, C, H, W) pooled box features</param>
     /// <returns>(R, OutputSize)</returns>

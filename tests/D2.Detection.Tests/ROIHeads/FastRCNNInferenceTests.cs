@@ -1,10 +1,10 @@
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Tests.RoiHeads;
+namespace D2.Detection.Tests.ROIHeads;
 
-public class FastRcnnInferenceTests
+public class FastRCNNInferenceTests
 {
     // Scores are binary fractions so that "equal to the threshold" is exact in float32.
     const double Threshold = 0.125;
@@ -43,7 +43,7 @@ public class FastRcnnInferenceTests
     {
         using var scope = NewDisposeScope();
         var (boxes, scores) = HandCase();
-        var (result, kept) = FastRcnnInference.SingleImage(boxes, scores, (100, 110), Threshold, 0.5, 100);
+        var (result, kept) = FastRCNNInference.SingleImage(boxes, scores, (100, 110), Threshold, 0.5, 100);
 
         Assert.That(result.ImageSize, Is.EqualTo((100, 110)));
         Assert.That(Floats(result.Get<Tensor>("scores")), Is.EqualTo(new[] { 0.75f, 0.625f }));
@@ -60,14 +60,14 @@ public class FastRcnnInferenceTests
         using var scope = NewDisposeScope();
         var (boxes, scores) = HandCase();
         // IoU threshold 1: nothing is suppressed, so the output is the score filter alone.
-        var (result, kept) = FastRcnnInference.SingleImage(boxes, scores, (100, 110), Threshold, 1.0, -1);
+        var (result, kept) = FastRCNNInference.SingleImage(boxes, scores, (100, 110), Threshold, 1.0, -1);
 
         Assert.That(Floats(result.Get<Tensor>("scores")), Is.EqualTo(new[] { 0.75f, 0.625f, 0.5f, 0.25f }));
         Assert.That(Longs(result.Get<Tensor>("pred_classes")), Is.EqualTo(new long[] { 1, 0, 0, 1 }));
         Assert.That(Longs(kept), Is.EqualTo(new long[] { 2, 0, 1, 0 }));
 
         // Just below the scores at the threshold, they pass as well.
-        var (lower, _) = FastRcnnInference.SingleImage(boxes, scores, (100, 110), 0.124, 1.0, -1);
+        var (lower, _) = FastRCNNInference.SingleImage(boxes, scores, (100, 110), 0.124, 1.0, -1);
         Assert.That(lower.Length, Is.EqualTo(6), "(1, c1) and (2, c0) join; background (column 2) still never does");
         Assert.That(Longs(lower.Get<Tensor>("pred_classes")), Has.All.LessThan(2));
     }
@@ -77,10 +77,10 @@ public class FastRcnnInferenceTests
     {
         using var scope = NewDisposeScope();
         var (boxes, scores) = HandCase();
-        var (result, kept) = FastRcnnInference.SingleImage(boxes, scores, (100, 110), Threshold, 1.0, 3);
+        var (result, kept) = FastRCNNInference.SingleImage(boxes, scores, (100, 110), Threshold, 1.0, 3);
         Assert.That(Floats(result.Get<Tensor>("scores")), Is.EqualTo(new[] { 0.75f, 0.625f, 0.5f }));
         Assert.That(Longs(kept), Is.EqualTo(new long[] { 2, 0, 1 }));
-        var (none, _) = FastRcnnInference.SingleImage(boxes, scores, (100, 110), Threshold, 1.0, 0);
+        var (none, _) = FastRCNNInference.SingleImage(boxes, scores, (100, 110), Threshold, 1.0, 0);
         Assert.That(none.Length, Is.Zero);
     }
 
@@ -94,7 +94,7 @@ public class FastRcnnInferenceTests
         lowScores[0].fill_(0);
         lowScores[1].fill_(0);
         lowScores[2, 1].fill_(0);
-        var (result, _) = FastRcnnInference.SingleImage(boxes, lowScores, (100, 110), 0.1, 0.5, -1);
+        var (result, _) = FastRCNNInference.SingleImage(boxes, lowScores, (100, 110), 0.1, 0.5, -1);
         Assert.That(Floats(result.Get<Boxes>("pred_boxes").Tensor), Is.EqualTo(new float[] { 100, 100, 110, 100 }));
     }
 
@@ -109,7 +109,7 @@ public class FastRcnnInferenceTests
         var rowsBefore = cat([badBoxes, boxes], 0);
         var scoresBefore = cat([badScores, scores], 0);
 
-        var (result, kept) = FastRcnnInference.SingleImage(rowsBefore, scoresBefore, (100, 110), Threshold, 0.5, 100);
+        var (result, kept) = FastRCNNInference.SingleImage(rowsBefore, scoresBefore, (100, 110), Threshold, 0.5, 100);
         Assert.That(Floats(result.Get<Tensor>("scores")), Is.EqualTo(new[] { 0.75f, 0.625f }));
         // The hand case's ROIs 2 and 0 now sit at rows 4 and 2, behind the two dropped rows.
         Assert.That(Longs(kept), Is.EqualTo(new long[] { 4, 2 }));
@@ -121,7 +121,7 @@ public class FastRcnnInferenceTests
         using var scope = NewDisposeScope();
         var boxes = tensor(new float[] { 0, 0, 10, 10, 20, 20, 30, 30 }, [2, 4]);
         var scores = tensor(new float[] { 0.5f, 0.25f, 0.25f, 0.0625f, 0.75f, 0.1875f }, [2, 3]);
-        var (result, kept) = FastRcnnInference.SingleImage(boxes, scores, (50, 50), Threshold, 0.5, -1);
+        var (result, kept) = FastRCNNInference.SingleImage(boxes, scores, (50, 50), Threshold, 0.5, -1);
         Assert.That(Longs(result.Get<Tensor>("pred_classes")), Is.EqualTo(new long[] { 1, 0, 1 }));
         Assert.That(Longs(kept), Is.EqualTo(new long[] { 1, 0, 0 }));
         Assert.That(Floats(result.Get<Boxes>("pred_boxes").Tensor), Is.EqualTo(new float[] { 20, 20, 30, 30, 0, 0, 10, 10, 0, 0, 10, 10 }));
@@ -132,7 +132,7 @@ public class FastRcnnInferenceTests
     {
         using var scope = NewDisposeScope();
         var (boxes, scores) = HandCase();
-        var (results, kept) = FastRcnnInference.Run([boxes, zeros(0, 8)], [scores, zeros(0, 3)], [(100, 110), (7, 9)], Threshold, 0.5, 100);
+        var (results, kept) = FastRCNNInference.Run([boxes, zeros(0, 8)], [scores, zeros(0, 3)], [(100, 110), (7, 9)], Threshold, 0.5, 100);
         Assert.That(results.Select(r => r.Length), Is.EqualTo(new long[] { 2, 0 }));
         Assert.That(results[1].ImageSize, Is.EqualTo((7, 9)));
         Assert.That(results[1].Get<Boxes>("pred_boxes").Tensor.shape, Is.EqualTo(new long[] { 0, 4 }));

@@ -2,10 +2,10 @@ using D2.Detection.Structures;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>Detectron2's mask_rcnn_loss: per-pixel BCE between the gt class's mask logits and the cropped gt masks.</summary>
-public static class MaskRcnnLoss
+public static class MaskRCNNLoss
 {
     /// <summary>
     /// The mask loss and the scalars Detectron2 logs with it (<c>mask_rcnn/accuracy</c>, <c>mask_rcnn/false_positive</c>,

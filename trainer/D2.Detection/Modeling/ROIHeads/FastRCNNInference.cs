@@ -3,13 +3,13 @@ using D2.Detection.Structures;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's fast_rcnn_inference: per image, score thresholding over (ROI, class) pairs, per-class NMS and top-k,
 /// turning the box predictor's decoded boxes and class probabilities into detections.
 /// </summary>
-public static class FastRcnnInference
+public static class FastRCNNInference
 {
     /// <summary>Runs <see cref="SingleImage"/> on every image.</summary>
     /// <param name="boxes">per image, (R_i, K * 4) class-specific or (R_i, 4) class-agnostic decoded boxes</param>
@@ -81,7 +81,7 @@ public static class FastRcnnInference
             : perClass.masked_select(passing.unsqueeze(-1)).view(-1, 4);
         var candidateScores = scores.masked_select(passing);
 
-        var keep = NMS.BatchedNms(candidateBoxes, candidateScores, classes, nmsThreshold);
+        var keep = NMS.BatchedNMS(candidateBoxes, candidateScores, classes, nmsThreshold);
         if (topkPerImage >= 0 && keep.shape[0] > topkPerImage)
             keep = keep[..topkPerImage];
 

@@ -1,46 +1,42 @@
 using TorchSharp.Utils;
+using D2.Detection.Config;
+using D2.Detection.Modeling.Backbone;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's StandardROIHeads: in training, append the ground truth to the proposals, label them with the proposal
 /// matcher and sample a fixed budget per image (foreground first; background is class K), then the box head losses
 /// and, with masks on, the mask loss on the foreground samples. In inference, box predictions then masks on the final
-/// boxes. State-dict names: <c>box_head.*</c>, <c>box_predictor.*</c>, <c>mask_head.*</c>.
+/// boxes. State-dict names: <c>box_head.*</c>, <c>box_predictor.*</c>, <c>mask_head.*</c>. Registered as
+/// "StandardROIHeads" (MODEL.ROI_HEADS.NAME); its box and mask heads come from MODEL.ROI_BOX_HEAD.NAME and
+/// MODEL.ROI_MASK_HEAD.NAME.
 /// </summary>
-public sealed class StandardROIHeads : nn.Module
+public sealed class StandardROIHeads : ROIHeads
 {
-    // ln((1 - 1e-10) / 1e-10): the objectness logit Detectron2 gives ground-truth boxes appended as proposals.
-    private static readonly double GroundTruthLogit = Math.Log((1.0 - 1e-10) / (1 - (1.0 - 1e-10)));
-
     private readonly string[] _boxInFeatures;
     [ComponentName(Name = "box_pooler")]
     private readonly ROIPooler _boxPooler;
     [ComponentName(Name = "box_head")]
-    private readonly FastRCNNConvFCHead _boxHead;
+    private readonly ROIBoxHead _boxHead;
     [ComponentName(Name = "box_predictor")]
     private readonly FastRCNNOutputLayers _boxPredictor;
     private readonly string[] _maskInFeatures;
     [ComponentName(Name = "mask_pooler")]
     private readonly ROIPooler? _maskPooler;
     [ComponentName(Name = "mask_head")]
-    private readonly MaskRCNNConvUpsampleHead? _maskHead;
-    private readonly Matcher _proposalMatcher;
+    private readonly nn.Module<Tensor, Tensor>? _maskHead;
 
+    /// <param name="maskHead">pooled mask features (R, C, S, S) to mask logits (R, K or 1, M, M); null with masks off</param>
     public StandardROIHeads(int numClasses, int batchSizePerImage, double positiveFraction, Matcher proposalMatcher, bool proposalAppendGt,
-        IReadOnlyList<string> boxInFeatures, ROIPooler boxPooler, FastRCNNConvFCHead boxHead, FastRCNNOutputLayers boxPredictor,
-        IReadOnlyList<string>? maskInFeatures = null, ROIPooler? maskPooler = null, MaskRCNNConvUpsampleHead? maskHead = null)
-        : base(nameof(StandardROIHeads))
+        IReadOnlyList<string> boxInFeatures, ROIPooler boxPooler, ROIBoxHead boxHead, FastRCNNOutputLayers boxPredictor,
+        IReadOnlyList<string>? maskInFeatures = null, ROIPooler? maskPooler = null, nn.Module<Tensor, Tensor>? maskHead = null)
+        : base(nameof(StandardROIHeads), numClasses, batchSizePerImage, positiveFraction, proposalMatcher, proposalAppendGt)
     {
         if ((maskPooler is null) != (maskHead is null))
             throw new ArgumentException("The mask pooler and the mask head come together (MODEL.MASK_ON).");
-        NumClasses = numClasses;
-        BatchSizePerImage = batchSizePerImage;
-        PositiveFraction = positiveFraction;
-        ProposalAppendGt = proposalAppendGt;
-        _proposalMatcher = proposalMatcher;
         _boxInFeatures = [.. boxInFeatures];
         _boxPooler = boxPooler;
         _boxHead = boxHead;
@@ -58,25 +54,55 @@ public sealed class StandardROIHeads : nn.Module
         }
     }
 
-    public int NumClasses { get; }
-    public int BatchSizePerImage { get; }
-    public double PositiveFraction { get; }
-    public bool ProposalAppendGt { get; }
+    /// <summary>
+    /// Detectron2's StandardROIHeads.from_config: MODEL.ROI_HEADS.*, the poolers of MODEL.ROI_BOX_HEAD.POOLER_* and
+    /// MODEL.ROI_MASK_HEAD.POOLER_*, the box head MODEL.ROI_BOX_HEAD.NAME names, the box predictor, and with MODEL.MASK_ON
+    /// the mask head MODEL.ROI_MASK_HEAD.NAME names.
+    /// </summary>
+    /// <param name="inputShape">the backbone's outputs by name</param>
+    public static StandardROIHeads FromConfig(CfgNode cfg, IReadOnlyDictionary<string, ShapeSpec> inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var inFeatures = cfg.Get<string[]>("MODEL.ROI_HEADS.IN_FEATURES");
+        var shapes = ShapeSpec.Select(inputShape, inFeatures, "MODEL.ROI_HEADS.IN_FEATURES");
+        if (shapes.Select(s => s.Channels).Distinct().Count() != 1)
+            throw new ConfigException("MODEL.ROI_HEADS.IN_FEATURES must all have the same number of channels.") { Key = "MODEL.ROI_HEADS.IN_FEATURES" };
+        var channels = shapes[0].Channels;
+        var scales = shapes.Select(s => 1.0 / s.Stride).ToArray();
+
+        var boxResolution = cfg.Get<int>("MODEL.ROI_BOX_HEAD.POOLER_RESOLUTION");
+        var boxPooler = new ROIPooler(boxResolution, scales, cfg.Get<int>("MODEL.ROI_BOX_HEAD.POOLER_SAMPLING_RATIO"), cfg.Get<string>("MODEL.ROI_BOX_HEAD.POOLER_TYPE"));
+        var boxHead = ModelBuilder.ROIBoxHeadRegistry[cfg.Get<string>("MODEL.ROI_BOX_HEAD.NAME")](
+            cfg, new ShapeSpec(channels, Height: boxResolution, Width: boxResolution));
+        var boxPredictor = FastRCNNOutputLayers.FromConfig(cfg, boxHead.OutputSize);
+
+        ROIPooler? maskPooler = null;
+        nn.Module<Tensor, Tensor>? maskHead = null;
+        if (cfg.Get<bool>("MODEL.MASK_ON"))
+        {
+            var maskResolution = cfg.Get<int>("MODEL.ROI_MASK_HEAD.POOLER_RESOLUTION");
+            maskPooler = new ROIPooler(maskResolution, scales,
+                cfg.Get<int>("MODEL.ROI_MASK_HEAD.POOLER_SAMPLING_RATIO"), cfg.Get<string>("MODEL.ROI_MASK_HEAD.POOLER_TYPE"));
+            maskHead = ModelBuilder.ROIMaskHeadRegistry[cfg.Get<string>("MODEL.ROI_MASK_HEAD.NAME")](
+                cfg, new ShapeSpec(channels, Height: maskResolution, Width: maskResolution));
+        }
+        return new StandardROIHeads(cfg.Get<int>("MODEL.ROI_HEADS.NUM_CLASSES"), cfg.Get<int>("MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE"),
+            cfg.Get<double>("MODEL.ROI_HEADS.POSITIVE_FRACTION"),
+            new Matcher(cfg.Get<double[]>("MODEL.ROI_HEADS.IOU_THRESHOLDS"), cfg.Get<int[]>("MODEL.ROI_HEADS.IOU_LABELS"), allowLowQualityMatches: false),
+            cfg.Get<bool>("MODEL.ROI_HEADS.PROPOSAL_APPEND_GT"), inFeatures, boxPooler, boxHead, boxPredictor, inFeatures, maskPooler, maskHead);
+    }
+
     public bool MaskOn => _maskHead is not null;
     public FastRCNNOutputLayers BoxPredictor => _boxPredictor;
-
-    /// <summary>roi_head/num_fg_samples and num_bg_samples of the last training forward, per image.</summary>
-    public (double Foreground, double Background) LastSampleCounts { get; private set; }
 
     /// <summary>Mask statistics (mask_rcnn/accuracy, false_positive, false_negative) of the last training forward.</summary>
     public IReadOnlyDictionary<string, double> LastMaskStatistics { get; private set; } = new Dictionary<string, double>();
 
-    /// <param name="features">backbone outputs by name, each (N, C, Hi, Wi)</param>
-    /// <param name="proposals">per image, "proposal_boxes" and "objectness_logits"</param>
-    /// <param name="targets">per image, "gt_boxes", "gt_classes" (and "gt_masks" with masks on); required in training</param>
-    /// <param name="stageCompleted">in inference, called after the box head and after the mask head (it may throw to stop there)</param>
-    /// <returns>in training the losses; in inference per image "pred_boxes", "scores", "pred_classes" (and "pred_masks")</returns>
-    public (List<Instances> Instances, Dictionary<string, Tensor> Losses) Forward(IReadOnlyDictionary<string, Tensor> features,
+    /// <summary>The sample counts, then fast_rcnn/* of the box predictor and, with masks on, mask_rcnn/*, in Detectron2's order.</summary>
+    public override IReadOnlyList<KeyValuePair<string, double>> TrainingStatistics =>
+        [.. base.TrainingStatistics, .. _boxPredictor.LastStatistics, .. MaskOn ? LastMaskStatistics : Enumerable.Empty<KeyValuePair<string, double>>()];
+
+    public override (List<Instances> Instances, Dictionary<string, Tensor> Losses) Forward(ImageList images, IReadOnlyDictionary<string, Tensor> features,
         IReadOnlyList<Instances> proposals, IReadOnlyList<Instances>? targets = null, InferenceTrace? trace = null,
         Action<InferenceStage>? stageCompleted = null)
     {
@@ -119,62 +145,6 @@ public sealed class StandardROIHeads : nn.Module
         }
     }
 
-    /// <summary>Detectron2's label_and_sample_proposals: per image, a sampled subset with "gt_classes" and the matched "gt_*" fields.</summary>
-    internal List<Instances> LabelAndSampleProposals(IReadOnlyList<Instances> proposals, IReadOnlyList<Instances> targets)
-    {
-        using var noGrad = no_grad();
-        var result = new List<Instances>();
-        long foreground = 0, background = 0;
-        for (var i = 0; i < proposals.Count; i++)
-        {
-            var target = targets[i];
-            var perImage = ProposalAppendGt ? AppendGroundTruth(proposals[i], target) : proposals[i];
-            var gtBoxes = target.Get<Boxes>("gt_boxes");
-            using var iou = Boxes.PairwiseIou(gtBoxes, perImage.Get<Boxes>("proposal_boxes"));
-            var (matchedIdxs, matchedLabels) = _proposalMatcher.Match(iou);
-            var gtClassesAll = target.Get<Tensor>("gt_classes");
-            Tensor classes;
-            if (gtClassesAll.numel() > 0)
-            {
-                classes = gtClassesAll[matchedIdxs].clone();
-                classes[matchedLabels == 0] = tensor(NumClasses, int64);
-                classes[matchedLabels == -1] = tensor(-1L, int64);
-            }
-            else
-            {
-                classes = full_like(matchedIdxs, NumClasses, dtype: int64);
-            }
-            var (fg, bg) = Sampling.SubsampleLabels(classes, BatchSizePerImage, PositiveFraction, NumClasses);
-            var sampledIdxs = cat([fg, bg], 0);
-            var sampled = perImage.Index(sampledIdxs);
-            var sampledClasses = classes[sampledIdxs];
-            sampled.Set("gt_classes", sampledClasses);
-            if (gtClassesAll.numel() > 0)
-            {
-                // Each sampled proposal carries its matched ground truth's fields (gt_boxes, gt_masks, ...).
-                var matchedTargets = target.Index(matchedIdxs[sampledIdxs]);
-                foreach (var name in matchedTargets.FieldNames.Where(n => n.StartsWith("gt_", StringComparison.Ordinal)).ToList())
-                    if (!sampled.Has(name))
-                        sampled.Set(name, matchedTargets.Get(name));
-            }
-            var numBackground = sampledClasses.eq(NumClasses).sum().item<long>();
-            background += numBackground;
-            foreground += sampledClasses.numel() - numBackground;
-            result.Add(sampled);
-        }
-        LastSampleCounts = (foreground / (double)Math.Max(proposals.Count, 1), background / (double)Math.Max(proposals.Count, 1));
-        return result;
-    }
-
-    private static Instances AppendGroundTruth(Instances proposals, Instances target)
-    {
-        var gtBoxes = target.Get<Boxes>("gt_boxes");
-        var gtProposals = new Instances(proposals.ImageSize);
-        gtProposals.Set("proposal_boxes", gtBoxes.Clone());
-        gtProposals.Set("objectness_logits", full(gtBoxes.Length, GroundTruthLogit, dtype: float32, device: gtBoxes.Device));
-        return Instances.Cat([proposals, gtProposals]);
-    }
-
     private Dictionary<string, Tensor> ForwardBoxTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals)
     {
         var boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
@@ -204,7 +174,7 @@ public sealed class StandardROIHeads : nn.Module
         }).ToList();
         var maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), foreground.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
         var logits = _maskHead!.forward(maskFeatures);
-        var (loss, statistics) = MaskRcnnLoss.Compute(logits, foreground);
+        var (loss, statistics) = MaskRCNNLoss.Compute(logits, foreground);
         LastMaskStatistics = statistics;
         return new() { ["loss_mask"] = loss };
     }
@@ -217,6 +187,6 @@ public sealed class StandardROIHeads : nn.Module
         using (StageProfile.Measure("mask_head.layers"))
             logits = _maskHead!.forward(maskFeatures);
         using var stage = StageProfile.Measure("mask_head.inference");
-        MaskRcnnInference.Apply(logits, instances);
+        MaskRCNNInference.Apply(logits, instances);
     }
 }

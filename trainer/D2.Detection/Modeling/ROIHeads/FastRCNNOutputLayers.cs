@@ -1,9 +1,10 @@
 using TorchSharp.Utils;
+using D2.Detection.Config;
 using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's FastRCNNOutputLayers (<c>box_predictor</c>): <c>cls_score</c> over K + 1 classes (background is the last
@@ -17,7 +18,7 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
     private readonly TorchSharp.Modules.Linear _bboxPred;
 
     public FastRCNNOutputLayers(long inputSize, int numClasses, Box2BoxTransform box2BoxTransform, bool clsAgnosticBboxReg = false,
-        double smoothL1Beta = 0.0, double testScoreThreshold = 0.05, double testNmsThreshold = 0.5, int testTopKPerImage = 100,
+        double smoothL1Beta = 0.0, double testScoreThreshold = 0.05, double testNMSThreshold = 0.5, int testTopKPerImage = 100,
         double clsLossWeight = 1.0, double boxRegLossWeight = 1.0)
         : base(nameof(FastRCNNOutputLayers))
     {
@@ -26,7 +27,7 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         ClsAgnosticBboxReg = clsAgnosticBboxReg;
         SmoothL1Beta = smoothL1Beta;
         TestScoreThreshold = testScoreThreshold;
-        TestNmsThreshold = testNmsThreshold;
+        TestNMSThreshold = testNMSThreshold;
         TestTopKPerImage = testTopKPerImage;
         ClsLossWeight = clsLossWeight;
         BoxRegLossWeight = boxRegLossWeight;
@@ -38,12 +39,28 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         register_module("bbox_pred", _bboxPred);
     }
 
+    /// <summary>
+    /// Detectron2's FastRCNNOutputLayers.from_config: MODEL.ROI_HEADS.{NUM_CLASSES, SCORE_THRESH_TEST, NMS_THRESH_TEST},
+    /// MODEL.ROI_BOX_HEAD.{BBOX_REG_WEIGHTS, CLS_AGNOSTIC_BBOX_REG, SMOOTH_L1_BETA, BBOX_REG_LOSS_WEIGHT}, TEST.DETECTIONS_PER_IMAGE.
+    /// </summary>
+    /// <param name="inputSize">width of the box head's output</param>
+    public static FastRCNNOutputLayers FromConfig(CfgNode cfg, long inputSize)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var weights = cfg.Get<double[]>("MODEL.ROI_BOX_HEAD.BBOX_REG_WEIGHTS");
+        return new FastRCNNOutputLayers(inputSize, cfg.Get<int>("MODEL.ROI_HEADS.NUM_CLASSES"),
+            new Box2BoxTransform((weights[0], weights[1], weights[2], weights[3])),
+            cfg.Get<bool>("MODEL.ROI_BOX_HEAD.CLS_AGNOSTIC_BBOX_REG"), cfg.Get<double>("MODEL.ROI_BOX_HEAD.SMOOTH_L1_BETA"),
+            cfg.Get<double>("MODEL.ROI_HEADS.SCORE_THRESH_TEST"), cfg.Get<double>("MODEL.ROI_HEADS.NMS_THRESH_TEST"),
+            cfg.Get<int>("TEST.DETECTIONS_PER_IMAGE"), boxRegLossWeight: cfg.Get<double>("MODEL.ROI_BOX_HEAD.BBOX_REG_LOSS_WEIGHT"));
+    }
+
     public int NumClasses { get; }
     public Box2BoxTransform Box2BoxTransform { get; }
     public bool ClsAgnosticBboxReg { get; }
     public double SmoothL1Beta { get; }
     public double TestScoreThreshold { get; }
-    public double TestNmsThreshold { get; }
+    public double TestNMSThreshold { get; }
     public int TestTopKPerImage { get; }
     public double ClsLossWeight { get; }
     public double BoxRegLossWeight { get; }
@@ -125,8 +142,8 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         using var scope = NewDisposeScope();
         var boxes = PredictBoxes(predictions.ProposalDeltas, proposals);
         var scores = PredictProbs(predictions.Scores, proposals);
-        var (instances, _) = FastRcnnInference.Run(boxes, scores, proposals.Select(p => p.ImageSize).ToList(),
-            TestScoreThreshold, TestNmsThreshold, TestTopKPerImage);
+        var (instances, _) = FastRCNNInference.Run(boxes, scores, proposals.Select(p => p.ImageSize).ToList(),
+            TestScoreThreshold, TestNMSThreshold, TestTopKPerImage);
         trace?.RecordBoxHead(scores, TestScoreThreshold, instances);
         foreach (var instance in instances)
             instance.MoveToOuterDisposeScope();

@@ -1,10 +1,10 @@
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>Detectron2's mask_rcnn_inference: soft masks of each detection's predicted class.</summary>
-public static class MaskRcnnInference
+public static class MaskRCNNInference
 {
     /// <summary>
     /// Sets <c>pred_masks</c>, (R_i, 1, M, M) probabilities, on each image's detections: the sigmoid of the channel of

@@ -1,10 +1,10 @@
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Tests.RoiHeads;
+namespace D2.Detection.Tests.ROIHeads;
 
-public class MaskRcnnInferenceTests
+public class MaskRCNNInferenceTests
 {
     static Instances Detections(params long[] classes)
     {
@@ -24,7 +24,7 @@ public class MaskRcnnInferenceTests
         var logits = tensor(values, [3, k, m, m]);
         var images = new[] { Detections(1, 0), Detections(), Detections(2) };
 
-        MaskRcnnInference.Apply(logits, images);
+        MaskRCNNInference.Apply(logits, images);
 
         // Detection j of the batch (image order) takes channel pred_classes[j].
         (int Image, int Row, int Detection, int Class)[] expected = [(0, 0, 0, 1), (0, 1, 1, 0), (2, 0, 2, 2)];
@@ -49,7 +49,7 @@ public class MaskRcnnInferenceTests
         var logits = tensor(new float[] { -2, 0, 1, 3, 0.5f, -0.5f, 4, -4 }, [2, 1, 2, 2]);
         var images = new[] { Detections(7), Detections(5) };
 
-        MaskRcnnInference.Apply(logits, images);
+        MaskRCNNInference.Apply(logits, images);
 
         Assert.That(images[0].Get<Tensor>("pred_masks")[0, 0, 1, 1].item<float>(), Is.EqualTo(Sigmoid(3)).Within(1e-6));
         Assert.That(images[1].Get<Tensor>("pred_masks")[0, 0, 0, 1].item<float>(), Is.EqualTo(Sigmoid(-0.5)).Within(1e-6));
@@ -59,7 +59,7 @@ public class MaskRcnnInferenceTests
     public void A_logit_count_that_differs_from_the_detections_is_rejected()
     {
         using var scope = NewDisposeScope();
-        Assert.That(() => MaskRcnnInference.Apply(zeros(2, 3, 2, 2), [Detections(1)]),
+        Assert.That(() => MaskRCNNInference.Apply(zeros(2, 3, 2, 2), [Detections(1)]),
             Throws.ArgumentException.With.Message.Contains("1 detections"));
     }
 }

@@ -1,10 +1,10 @@
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Tests.RoiHeads;
+namespace D2.Detection.Tests.ROIHeads;
 
-public class MaskRcnnLossTests
+public class MaskRCNNLossTests
 {
     const int M = 4;
 
@@ -79,7 +79,7 @@ public class MaskRcnnLossTests
     public void Loss_is_the_mean_pixel_bce_of_the_gt_class_channel_against_cropped_masks()
     {
         using var scope = NewDisposeScope();
-        var (loss, _) = MaskRcnnLoss.Compute(Logits(3, class0: 2, class1: 0), TwoImages());
+        var (loss, _) = MaskRCNNLoss.Compute(Logits(3, class0: 2, class1: 0), TwoImages());
         Assert.That(loss.dim(), Is.Zero);
         Assert.That(loss.item<float>(), Is.EqualTo(ExpectedLoss()).Within(1e-6));
     }
@@ -91,11 +91,11 @@ public class MaskRcnnLossTests
         // The gt-class channels hold the same values with the classes swapped around: a loss reading channel 0
         // for image 0 (or channel 2 for image 1) would see the constants instead.
         var wrongChannels = Logits(3, class0: 0, class1: 2);
-        var (wrong, _) = MaskRcnnLoss.Compute(wrongChannels, TwoImages());
+        var (wrong, _) = MaskRCNNLoss.Compute(wrongChannels, TwoImages());
         Assert.That(wrong.item<float>(), Is.Not.EqualTo(ExpectedLoss()).Within(1e-3));
 
         var logits = Logits(3, class0: 2, class1: 0).requires_grad_();
-        var (loss, _) = MaskRcnnLoss.Compute(logits, TwoImages());
+        var (loss, _) = MaskRCNNLoss.Compute(logits, TwoImages());
         loss.backward();
         var grad = logits.grad!;
         // d(mean BCE)/d(logit) = (sigmoid(logit) - target) / 32 on the chosen channel and 0 elsewhere.
@@ -123,7 +123,7 @@ public class MaskRcnnLossTests
                 }
 
         using var scope = NewDisposeScope();
-        var (_, metrics) = MaskRcnnLoss.Compute(Logits(3, class0: 2, class1: 0), TwoImages());
+        var (_, metrics) = MaskRCNNLoss.Compute(Logits(3, class0: 2, class1: 0), TwoImages());
         Assert.That(metrics["mask_rcnn/accuracy"], Is.EqualTo(1 - wrong / 32.0).Within(1e-12));
         Assert.That(metrics["mask_rcnn/false_positive"], Is.EqualTo(falsePositive / (32.0 - positives)).Within(1e-12));
         Assert.That(metrics["mask_rcnn/false_negative"], Is.EqualTo(falseNegative / (double)positives).Within(1e-12));
@@ -134,7 +134,7 @@ public class MaskRcnnLossTests
     {
         using var scope = NewDisposeScope();
         // Class-agnostic: gt_classes are not needed; channel 0 carries the logits.
-        var (loss, _) = MaskRcnnLoss.Compute(Logits(1, class0: 0, class1: 0), TwoImages());
+        var (loss, _) = MaskRCNNLoss.Compute(Logits(1, class0: 0, class1: 0), TwoImages());
         Assert.That(loss.item<float>(), Is.EqualTo(ExpectedLoss()).Within(1e-6));
     }
 
@@ -144,9 +144,9 @@ public class MaskRcnnLossTests
         using var scope = NewDisposeScope();
         var logits = randn(2, 3, M, M).requires_grad_();
         var withoutFields = new Instances((10, 10));
-        var withoutRois = new Instances((10, 10));
-        withoutRois.Set("proposal_boxes", new Boxes(zeros(0, 4)));
-        var (loss, metrics) = MaskRcnnLoss.Compute(logits, [withoutFields, withoutRois]);
+        var withoutROIs = new Instances((10, 10));
+        withoutROIs.Set("proposal_boxes", new Boxes(zeros(0, 4)));
+        var (loss, metrics) = MaskRCNNLoss.Compute(logits, [withoutFields, withoutROIs]);
         Assert.That(loss.item<float>(), Is.Zero);
         Assert.That(loss.requires_grad, Is.True);
         loss.backward();
@@ -159,7 +159,7 @@ public class MaskRcnnLossTests
     public void A_prediction_count_that_differs_from_the_proposals_is_rejected()
     {
         using var scope = NewDisposeScope();
-        Assert.That(() => MaskRcnnLoss.Compute(randn(3, 3, M, M), TwoImages()),
+        Assert.That(() => MaskRCNNLoss.Compute(randn(3, 3, M, M), TwoImages()),
             Throws.ArgumentException.With.Message.Contains("2 fg proposals").And.Message.Contains("3 mask predictions"));
     }
 }

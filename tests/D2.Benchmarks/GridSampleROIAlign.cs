@@ -9,7 +9,7 @@ namespace D2.Benchmarks;
 /// that zeroes samples outside [-1, H] x [-1, W] reproduces torchvision's edge rules exactly, so for a fixed
 /// sampling ratio it computes the same op as <see cref="D2.Detection.Layers.ROIAlign"/>; autograd comes from grid_sample.
 /// </summary>
-public static class GridSampleRoiAlign
+public static class GridSampleROIAlign
 {
     /// <param name="input">(N, C, H, W)</param>
     /// <param name="rois">(R, 5): batch index, x0, y0, x1, y1</param>

@@ -8,9 +8,9 @@ namespace D2.Benchmarks;
 /// <summary>
 /// NMS over 5,000 RPN-like proposals of an 800 x 1333 image at RPN's threshold 0.7, and batched NMS over 5,000 boxes
 /// in 80 categories at the box head's 0.5: the managed kernel (the CPU path) against the tensor-op path (the CUDA
-/// path, forced onto CPU tensors). The slow torchvision peer has its own class, <see cref="TorchVisionNmsBenchmarks"/>.
+/// path, forced onto CPU tensors). The slow torchvision peer has its own class, <see cref="TorchVisionNMSBenchmarks"/>.
 /// </summary>
-public class NmsBenchmarks
+public class NMSBenchmarks
 {
     const int Count = 5000, Categories = 80;
     Tensor _boxes = null!;
@@ -25,13 +25,13 @@ public class NmsBenchmarks
         _classes = randint(0, Categories, [Count], generator: new Generator(3));
         // Same kept sets, or the comparison means nothing.
         using var scope = NewDisposeScope();
-        var kernel = NMS.Nms(_boxes, _scores, 0.7);
-        var kernelBatched = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+        var kernel = NMS.Apply(_boxes, _scores, 0.7);
+        var kernelBatched = NMS.BatchedNMS(_boxes, _scores, _classes, 0.5);
         Tensor ops, opsBatched;
         using (TensorOpPath.Force())
         {
-            ops = NMS.Nms(_boxes, _scores, 0.7);
-            opsBatched = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+            ops = NMS.Apply(_boxes, _scores, 0.7);
+            opsBatched = NMS.BatchedNMS(_boxes, _scores, _classes, 0.5);
         }
         if (!Same(kernel, ops) || !Same(kernelBatched, opsBatched))
             throw new InvalidOperationException("The managed and tensor-op NMS keep different boxes.");
@@ -51,7 +51,7 @@ public class NmsBenchmarks
     [Benchmark(Baseline = true, Description = "NMS 5000, 0.7: managed kernel (CPU path)")]
     public long Managed()
     {
-        using var keep = NMS.Nms(_boxes, _scores, 0.7);
+        using var keep = NMS.Apply(_boxes, _scores, 0.7);
         return keep.shape[0];
     }
 
@@ -59,14 +59,14 @@ public class NmsBenchmarks
     public long TensorOps()
     {
         using var forced = TensorOpPath.Force();
-        using var keep = NMS.Nms(_boxes, _scores, 0.7);
+        using var keep = NMS.Apply(_boxes, _scores, 0.7);
         return keep.shape[0];
     }
 
     [Benchmark(Description = "batched NMS 5000, 80 categories, 0.5: managed kernel (CPU path)")]
     public long BatchedManaged()
     {
-        using var keep = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+        using var keep = NMS.BatchedNMS(_boxes, _scores, _classes, 0.5);
         return keep.shape[0];
     }
 
@@ -74,7 +74,7 @@ public class NmsBenchmarks
     public long BatchedTensorOps()
     {
         using var forced = TensorOpPath.Force();
-        using var keep = NMS.BatchedNms(_boxes, _scores, _classes, 0.5);
+        using var keep = NMS.BatchedNMS(_boxes, _scores, _classes, 0.5);
         return keep.shape[0];
     }
 }

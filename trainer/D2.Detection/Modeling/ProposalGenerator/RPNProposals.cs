@@ -5,14 +5,14 @@ using static TorchSharp.torch;
 namespace D2.Detection.Modeling.ProposalGenerator;
 
 /// <summary>Detectron2's find_top_rpn_proposals: top-k per level by logit, clip, drop tiny boxes, NMS per level, top-k per image.</summary>
-public static class RpnProposals
+public static class RPNProposals
 {
     /// <param name="proposals">per level, (N, Hi*Wi*A, 4) decoded boxes</param>
     /// <param name="logits">per level, (N, Hi*Wi*A) objectness logits</param>
     /// <param name="imageSizes">per image, its unpadded (height, width): proposals are clipped to it</param>
     /// <returns>per image, Instances with "proposal_boxes" (Boxes) and "objectness_logits" (R) sorted by decreasing logit</returns>
     public static List<Instances> FindTop(IReadOnlyList<Tensor> proposals, IReadOnlyList<Tensor> logits, IReadOnlyList<(int Height, int Width)> imageSizes,
-        double nmsThreshold, int preNmsTopK, int postNmsTopK, double minBoxSize, bool training)
+        double nmsThreshold, int preNMSTopK, int postNMSTopK, double minBoxSize, bool training)
     {
         using var scope = NewDisposeScope();
         var device = proposals[0].device;
@@ -22,7 +22,7 @@ public static class RpnProposals
         var batchIndex = arange(imageSizes.Count, device: device).unsqueeze(1);
         for (var level = 0; level < proposals.Count; level++)
         {
-            var k = (int)Math.Min(preNmsTopK, logits[level].shape[1]);
+            var k = (int)Math.Min(preNMSTopK, logits[level].shape[1]);
             var (scores, index) = logits[level].topk(k, dim: 1);
             topScores.Add(scores);
             topProposals.Add(proposals[level][batchIndex, index]);
@@ -50,9 +50,9 @@ public static class RpnProposals
             var keep = clipped.Nonempty(minBoxSize);
             var kept = clipped.Index(keep);
             (scores, levels) = (scores[keep], levels[keep]);
-            var nmsKeep = NMS.BatchedNms(kept.Tensor, scores, levels, nmsThreshold);
-            if (nmsKeep.shape[0] > postNmsTopK)
-                nmsKeep = nmsKeep.slice(0, 0, postNmsTopK, 1);
+            var nmsKeep = NMS.BatchedNMS(kept.Tensor, scores, levels, nmsThreshold);
+            if (nmsKeep.shape[0] > postNMSTopK)
+                nmsKeep = nmsKeep.slice(0, 0, postNMSTopK, 1);
             var result = new Instances(imageSizes[n]);
             result.Set("proposal_boxes", kept.Index(nmsKeep));
             result.Set("objectness_logits", scores[nmsKeep]);

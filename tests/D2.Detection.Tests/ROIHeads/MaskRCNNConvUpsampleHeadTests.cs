@@ -1,18 +1,18 @@
 using D2.Detection.Config;
-using D2.Detection.Modeling.RoiHeads;
+using D2.Detection.Modeling.ROIHeads;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Tests.RoiHeads;
+namespace D2.Detection.Tests.ROIHeads;
 
 public class MaskRCNNConvUpsampleHeadTests
 {
-    static MaskRCNNConvUpsampleHead FpnHead(int numClasses = 80) => new(256, numClasses, [256, 256, 256, 256]);
+    static MaskRCNNConvUpsampleHead FPNHead(int numClasses = 80) => new(256, numClasses, [256, 256, 256, 256]);
 
     [Test]
-    public void Fpn_head_state_dict_uses_Detectron2_names_and_shapes()
+    public void FPN_head_state_dict_uses_Detectron2_names_and_shapes()
     {
-        using var head = FpnHead();
+        using var head = FPNHead();
         var shapes = head.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
         var expected = new Dictionary<string, long[]>
         {
@@ -34,7 +34,7 @@ public class MaskRCNNConvUpsampleHeadTests
     [Test]
     public void Forward_maps_14x14_roi_features_to_28x28_logits_per_class()
     {
-        using var head = FpnHead();
+        using var head = FPNHead();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var logits = head.forward(randn(2, 256, 14, 14));
@@ -45,7 +45,7 @@ public class MaskRCNNConvUpsampleHeadTests
     [Test]
     public void Initialisation_follows_Detectron2_msra_fill_and_predictor_normal()
     {
-        using var head = FpnHead();
+        using var head = FPNHead();
         var state = head.state_dict();
         // c2_msra_fill: N(0, sqrt(2 / fan_out)); for the transposed conv fan_out = dim 0 (in channels) * 2 * 2 = 1024.
         Assert.That(state["deconv.weight"].std().item<float>(), Is.EqualTo(Math.Sqrt(2.0 / 1024)).Within(2).Percent);

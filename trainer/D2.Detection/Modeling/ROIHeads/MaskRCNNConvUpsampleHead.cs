@@ -1,14 +1,16 @@
 using D2.Detection.Config;
 using D2.Detection.Layers;
+using D2.Detection.Modeling.Backbone;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace D2.Detection.Modeling.RoiHeads;
+namespace D2.Detection.Modeling.ROIHeads;
 
 /// <summary>
 /// Detectron2's MaskRCNNConvUpsampleHead: <c>mask_fcn1..N</c> (3x3 conv + ReLU), <c>deconv</c> (2x2 stride-2 transposed
 /// conv) + ReLU, then the 1x1 <c>predictor</c> with one logit map per foreground class (one in total if class-agnostic).
-/// Losses and inference live in <see cref="MaskRcnnLoss"/> and <see cref="MaskRcnnInference"/>.
+/// Losses and inference live in <see cref="MaskRCNNLoss"/> and <see cref="MaskRCNNInference"/>. Registered as
+/// "MaskRCNNConvUpsampleHead" (MODEL.ROI_MASK_HEAD.NAME).
 /// </summary>
 public sealed class MaskRCNNConvUpsampleHead : nn.Module<Tensor, Tensor>
 {
@@ -71,6 +73,13 @@ public sealed class MaskRCNNConvUpsampleHead : nn.Module<Tensor, Tensor>
         return new MaskRCNNConvUpsampleHead(inputChannels, cfg.Get<int>("MODEL.ROI_HEADS.NUM_CLASSES"),
             Enumerable.Repeat(convDim, numConv).ToArray(), cfg.Get<string>("MODEL.ROI_MASK_HEAD.NORM"),
             cfg.Get<bool>("MODEL.ROI_MASK_HEAD.CLS_AGNOSTIC_MASK"), deconvDim: convDim);
+    }
+
+    /// <summary>The registry's form of <see cref="FromConfig(CfgNode, long)"/>: the input shape's channels.</summary>
+    public static MaskRCNNConvUpsampleHead FromConfig(CfgNode cfg, ShapeSpec inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(inputShape);
+        return FromConfig(cfg, inputShape.Channels);
     }
 
     /// <summary>Number of mask channels: K, or 1 when class-agnostic.</summary>

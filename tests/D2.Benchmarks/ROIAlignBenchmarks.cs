@@ -11,9 +11,9 @@ namespace D2.Benchmarks;
 /// against the grid_sample formulation (ratio 2, the most a fixed-ratio formulation can offer), forward alone and
 /// forward + backward to the feature maps.
 /// </summary>
-public class RoiAlignBenchmarks
+public class ROIAlignBenchmarks
 {
-    const int Channels = 256, OutputSize = 7, RoiCount = 512;
+    const int Channels = 256, OutputSize = 7, ROICount = 512;
     static readonly int[] Strides = [4, 8, 16, 32];
     Tensor[] _features = null!;
     Tensor[] _trainableFeatures = null!;
@@ -28,8 +28,8 @@ public class RoiAlignBenchmarks
         var generator = new Generator(3);
         _features = [.. Strides.Select(s => randn([1, Channels, 800 / s, 1344 / s], generator: generator))];
         _trainableFeatures = [.. _features.Select(f => f.detach().requires_grad_())];
-        _boxes = Proposals.Random(RoiCount, 1333, 800, 16, 600, seed: 4);
-        _upstream = randn([RoiCount, Channels, OutputSize, OutputSize], generator: generator);
+        _boxes = Proposals.Random(ROICount, 1333, 800, 16, 600, seed: 4);
+        _upstream = randn([ROICount, Channels, OutputSize, OutputSize], generator: generator);
         double[] scales = [.. Strides.Select(s => 1.0 / s)];
         _adaptive = new ROIPooler(OutputSize, scales, 0, "ROIAlignV2");
         _ratio2 = new ROIPooler(OutputSize, scales, 2, "ROIAlignV2");
@@ -109,19 +109,19 @@ public class RoiAlignBenchmarks
         return gradients.Sum(g => g.numel());
     }
 
-    /// <summary>ROIPooler's multi-level logic with <see cref="GridSampleRoiAlign"/> in place of ROIAlign.</summary>
+    /// <summary>ROIPooler's multi-level logic with <see cref="GridSampleROIAlign"/> in place of ROIAlign.</summary>
     Tensor GridSamplePool(IReadOnlyList<Tensor> features)
     {
         using var scope = NewDisposeScope();
         var levels = ROIPooler.AssignBoxesToLevels([_boxes], 2, 5, 224, 4);
         var rois = ROIPooler.ConvertBoxesToPoolerFormat([_boxes]);
-        var output = zeros([RoiCount, Channels, OutputSize, OutputSize]);
+        var output = zeros([ROICount, Channels, OutputSize, OutputSize]);
         for (var level = 0; level < features.Count; level++)
         {
             var indices = (levels == level).nonzero().squeeze(1);
             if (indices.numel() == 0)
                 continue;
-            var pooled = GridSampleRoiAlign.Apply(features[level], rois.index_select(0, indices), OutputSize, 1.0 / Strides[level], 2, aligned: true);
+            var pooled = GridSampleROIAlign.Apply(features[level], rois.index_select(0, indices), OutputSize, 1.0 / Strides[level], 2, aligned: true);
             output.index_put_(pooled, indices);
         }
         return output.MoveToOuterDisposeScope();

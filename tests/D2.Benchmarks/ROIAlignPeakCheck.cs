@@ -3,16 +3,16 @@ using System.Diagnostics;
 namespace D2.Benchmarks;
 
 /// <summary>
-/// `roialign-peak`: the box-head pooling of <see cref="RoiAlignBenchmarks"/> (512 ROIs, 256 channels, p2..p5) on the
+/// `roialign-peak`: the box-head pooling of <see cref="ROIAlignBenchmarks"/> (512 ROIs, 256 channels, p2..p5) on the
 /// managed kernel and on the tensor-op path, forward and forward + backward: median time of a few runs and the peak
 /// resident memory above the resident memory before the runs (Linux: VmHWM, reset through /proc/self/clear_refs).
 /// BenchmarkDotNet's memory column counts only managed allocations; the tensors are native.
 /// </summary>
-internal static class RoiAlignPeakCheck
+internal static class ROIAlignPeakCheck
 {
     public static int Run(int runs = 3)
     {
-        var bench = new RoiAlignBenchmarks();
+        var bench = new ROIAlignBenchmarks();
         bench.Setup();
         (string Name, Func<long> Body)[] cases =
         [

@@ -4,7 +4,7 @@ namespace D2.Detection.Tests.Layers;
 /// ROIAlign written straight from the specification (detectron2-spec §12.2, torchvision's kernel semantics) with
 /// plain loops in float64: one bilinear sample at a time, no precomputation. Forward and its adjoint.
 /// </summary>
-internal sealed class RoiAlignReference(int batch, int channels, int height, int width, int outH, int outW,
+internal sealed class ROIAlignReference(int batch, int channels, int height, int width, int outH, int outW,
     double spatialScale, int samplingRatio, bool aligned)
 {
     /// <param name="input">(N, C, H, W) row-major</param>

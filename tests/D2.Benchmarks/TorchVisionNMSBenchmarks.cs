@@ -7,10 +7,10 @@ namespace D2.Benchmarks;
 
 /// <summary>
 /// Ours against TorchSharp's torchvision.ops.nms (a loop of tensor ops per kept box, far slower than either of our
-/// paths) on 1,000 proposals at 0.7: a smaller set than <see cref="NmsBenchmarks"/> so that the peer finishes in
+/// paths) on 1,000 proposals at 0.7: a smaller set than <see cref="NMSBenchmarks"/> so that the peer finishes in
 /// BenchmarkDotNet's time limit on a loaded machine.
 /// </summary>
-public class TorchVisionNmsBenchmarks
+public class TorchVisionNMSBenchmarks
 {
     const int Count = 1000;
     const double Threshold = 0.7;
@@ -24,9 +24,9 @@ public class TorchVisionNmsBenchmarks
         _scores = rand(Count, generator: new Generator(2));
         // Same kept set, or the comparison means nothing (scores are distinct, so tie order plays no part).
         using var scope = NewDisposeScope();
-        var ours = NMS.Nms(_boxes, _scores, Threshold);
+        var ours = NMS.Apply(_boxes, _scores, Threshold);
         var peer = torchvision.ops.nms(_boxes, _scores, Threshold);
-        if (!NmsBenchmarks.Same(ours, peer))
+        if (!NMSBenchmarks.Same(ours, peer))
             throw new InvalidOperationException($"NMS results differ: ours kept {ours.shape[0]}, torchvision {peer.shape[0]}.");
         Console.WriteLine($"// NMS keeps {ours.shape[0]} of {Count} boxes (both implementations agree).");
     }
@@ -39,7 +39,7 @@ public class TorchVisionNmsBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "NMS 1000, 0.7: torchvision.ops.nms (TorchSharp)")]
-    public long TorchVisionNms()
+    public long TorchVisionNMS()
     {
         using var keep = torchvision.ops.nms(_boxes, _scores, Threshold);
         return keep.shape[0];
@@ -48,7 +48,7 @@ public class TorchVisionNmsBenchmarks
     [Benchmark(Description = "NMS 1000, 0.7: managed kernel (CPU path)")]
     public long Managed()
     {
-        using var keep = NMS.Nms(_boxes, _scores, Threshold);
+        using var keep = NMS.Apply(_boxes, _scores, Threshold);
         return keep.shape[0];
     }
 
@@ -56,7 +56,7 @@ public class TorchVisionNmsBenchmarks
     public long TensorOps()
     {
         using var forced = TensorOpPath.Force();
-        using var keep = NMS.Nms(_boxes, _scores, Threshold);
+        using var keep = NMS.Apply(_boxes, _scores, Threshold);
         return keep.shape[0];
     }
 }
