@@ -8,23 +8,23 @@ namespace D2.Serving;
 /// </summary>
 internal sealed class ShutdownDrain : IDisposable
 {
-    readonly CancellationTokenSource expired = new();
-    readonly CancellationTokenRegistration stopping;
+    readonly CancellationTokenSource _expired = new();
+    readonly CancellationTokenRegistration _stopping;
 
     public ShutdownDrain(IHostApplicationLifetime lifetime, ServingOptions options)
     {
         Seconds = options.DrainSeconds;
-        stopping = lifetime.ApplicationStopping.Register(() => expired.CancelAfter(TimeSpan.FromSeconds(Seconds)));
+        _stopping = lifetime.ApplicationStopping.Register(() => _expired.CancelAfter(TimeSpan.FromSeconds(Seconds)));
     }
 
     public double Seconds { get; }
 
     /// <summary>Cancelled once the drain window after SIGTERM has passed.</summary>
-    public CancellationToken Expired => expired.Token;
+    public CancellationToken Expired => _expired.Token;
 
     public void Dispose()
     {
-        stopping.Dispose();
-        expired.Dispose();
+        _stopping.Dispose();
+        _expired.Dispose();
     }
 }

@@ -47,11 +47,11 @@ internal static class TorchCudaChecks
             backends.cuda.matmul.allow_tf32 = false;
         }
         // float32 sums in another order on the GPU (cuBLAS); float64 shows the algorithm is the same to 1e-13.
-        report.Run("ROIAlign on CUDA == CPU kernel, forward and backward (<= 1e-4 in float32)", () => RoiAlign(device, ScalarType.Float32, 1e-4));
-        report.Run("ROIAlign float64 on CUDA == CPU kernel (<= 1e-10)", () => RoiAlign(device, ScalarType.Float64, 1e-10));
-        report.Run("NMS / batched NMS on CUDA keep exactly what the CPU kernel keeps", () => Nms(device));
+        report.Run("ROIAlign on CUDA == CPU kernel, forward and backward (<= 1e-4 in float32)", () => ROIAlignCheck(device, ScalarType.Float32, 1e-4));
+        report.Run("ROIAlign float64 on CUDA == CPU kernel (<= 1e-10)", () => ROIAlignCheck(device, ScalarType.Float64, 1e-10));
+        report.Run("NMS / batched NMS on CUDA keep exactly what the CPU kernel keeps", () => NMSCheck(device));
         report.Run("pasted masks on CUDA == CPU kernel", () => Paste(device));
-        report.Run("ROIAlign speed, 512 ROIs x 256 ch, box head 7x7 (CUDA tensor ops vs CPU kernel)", () => RoiAlignSpeed(device));
+        report.Run("ROIAlign speed, 512 ROIs x 256 ch, box head 7x7 (CUDA tensor ops vs CPU kernel)", () => ROIAlignSpeed(device));
         report.Run("Mask R-CNN R18-FPN-GN inference on CUDA == CPU (random weights, score threshold 0)", () => Inference(device, GroupNormConfig, compare: true));
         report.Run("Mask R-CNN R50-FPN inference on CUDA (random weights; timing)", () => Inference(device, R50Config, compare: false));
         report.Run("Mask R-CNN R18-FPN-GN training step on CUDA vs CPU (batch 2)", () => TrainingStep(device, GroupNormConfig, compare: true));
@@ -75,12 +75,12 @@ internal static class TorchCudaChecks
     static (Tensor Output, Tensor[] Grads) Pool(Tensor[] maps, Tensor rois, Tensor levels, double[] scales, Tensor upstream, Device device)
     {
         var inputs = maps.Select(m => m.to(device).detach().clone().requires_grad_(true)).ToArray();
-        var output = ROIAlign.MultiLevelRoiAlign(inputs, rois.to(device), levels.to(device), scales, (7, 5), 0, true);
+        var output = ROIAlign.MultiLevelROIAlign(inputs, rois.to(device), levels.to(device), scales, (7, 5), 0, true);
         output.mul(upstream.to(device)).sum().backward();
         return (output.detach(), [.. inputs.Select(i => i.grad!)]);
     }
 
-    static (bool, string) RoiAlign(Device device, ScalarType dtype, double tolerance)
+    static (bool, string) ROIAlignCheck(Device device, ScalarType dtype, double tolerance)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(11);
@@ -99,7 +99,7 @@ internal static class TorchCudaChecks
             $"2004 ROIs over 3 levels: forward max |diff| {forward:E2}, backward {backward:E2}; results on {gpuOut.device}");
     }
 
-    static (bool, string) Nms(Device device)
+    static (bool, string) NMSCheck(Device device)
     {
         using var scope = NewDisposeScope();
         var details = new List<string>();
@@ -118,13 +118,13 @@ internal static class TorchCudaChecks
             var classes = randint(0, 80, [n], generator: g);
             foreach (var threshold in new[] { 0.5, 0.7 })
             {
-                var cpu = NMS.Nms(boxes, scores, threshold).data<long>().ToArray();
-                var gpu = NMS.Nms(boxes.to(device), scores.to(device), threshold).cpu().data<long>().ToArray();
-                var cpuBatched = NMS.BatchedNms(boxes, scores, classes, threshold).data<long>().ToArray();
-                var gpuBatched = NMS.BatchedNms(boxes.to(device), scores.to(device), classes.to(device), threshold).cpu().data<long>().ToArray();
+                var cpu = NMS.Apply(boxes, scores, threshold).data<long>().ToArray();
+                var gpu = NMS.Apply(boxes.to(device), scores.to(device), threshold).cpu().data<long>().ToArray();
+                var cpuBatched = NMS.BatchedNMS(boxes, scores, classes, threshold).data<long>().ToArray();
+                var gpuBatched = NMS.BatchedNMS(boxes.to(device), scores.to(device), classes.to(device), threshold).cpu().data<long>().ToArray();
                 ok &= cpu.SequenceEqual(gpu) && cpuBatched.SequenceEqual(gpuBatched);
                 if (!cpu.SequenceEqual(gpu) || _dryRun)
-                    details.Add(NmsDiagnosis(boxes, scores, threshold, device));
+                    details.Add(NMSDiagnosis(boxes, scores, threshold, device));
                 details.Add($"n={n} iou {threshold}: kept {gpu.Length}/{cpu.Length}, batched {gpuBatched.Length}/{cpuBatched.Length}");
             }
         }
@@ -133,7 +133,7 @@ internal static class TorchCudaChecks
 
     // Where a CUDA keep set departs from the CPU kernel's: the sort order, then the overlap bitmask of the tensor-op path
     // computed on both devices from the same sorted boxes (private members, reached by reflection: a diagnosis only).
-    static string NmsDiagnosis(Tensor boxes, Tensor scores, double threshold, Device device)
+    static string NMSDiagnosis(Tensor boxes, Tensor scores, double threshold, Device device)
     {
         var cpuOrder = scores.to(ScalarType.Float64).sort(0, descending: true, stable: true).Indices;
         var gpuOrder = scores.to(device).to(ScalarType.Float64).sort(0, descending: true, stable: true).Indices.cpu();
@@ -222,7 +222,7 @@ internal static class TorchCudaChecks
         return Median(times);
     }
 
-    static (bool, string) RoiAlignSpeed(Device device)
+    static (bool, string) ROIAlignSpeed(Device device)
     {
         using var scope = NewDisposeScope();
         var g = new Generator(21);
@@ -235,7 +235,7 @@ internal static class TorchCudaChecks
         double Forward(Tensor[] m, Tensor r, Tensor l, bool sync) => TimeMs(() =>
         {
             using var inner = NewDisposeScope();
-            ROIAlign.MultiLevelRoiAlign(m, r, l, scales, (7, 7), 0, true);
+            ROIAlign.MultiLevelROIAlign(m, r, l, scales, (7, 7), 0, true);
         }, 2 * _rounds, sync);
         var gpuMs = Forward(gpuMaps, gpuRois, gpuLevels, true);
         var cpuMs = Forward(maps, rois, levels, false);
@@ -243,7 +243,7 @@ internal static class TorchCudaChecks
         var gpuBackwardMs = TimeMs(() =>
         {
             using var inner = NewDisposeScope();
-            ROIAlign.MultiLevelRoiAlign(grads, gpuRois, gpuLevels, scales, (7, 7), 0, true).sum().backward();
+            ROIAlign.MultiLevelROIAlign(grads, gpuRois, gpuLevels, scales, (7, 7), 0, true).sum().backward();
         }, 2 * _rounds, true);
         return (true, $"forward p50: CUDA tensor ops {gpuMs:F2} ms vs CPU kernel {cpuMs:F2} ms ({get_num_threads()} threads); CUDA forward+backward {gpuBackwardMs:F2} ms");
     }

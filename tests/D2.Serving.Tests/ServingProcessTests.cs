@@ -67,11 +67,11 @@ public class ServingProcessTests
     {
         // 16 or more detections: the mask head's convolutions then run with a batch of 16+, where libtorch checks NNPACK and,
         // on CPUs NNPACK does not support, logs "Could not initialize NNPACK!" once per conv unless TORCH_CPP_LOG_LEVEL is applied.
-        var json = await OkJsonAsync(image, "image/jpeg");
+        var json = await OkJsonAsync(_image, "image/jpeg");
         Assert.That(json["scores"]!.AsArray(), Has.Count.GreaterThanOrEqualTo(16));
         await Task.Delay(200); // the redirected output is read asynchronously
-        Assert.That(server!.Output, Does.Contain("TORCH_CPP_LOG_LEVEL ERROR"), "the start-up line names the level libtorch was given");
-        var warnings = server.Output.Split('\n').Where(l => l.Contains("NNPACK", StringComparison.Ordinal)
+        Assert.That(_server!.Output, Does.Contain("TORCH_CPP_LOG_LEVEL ERROR"), "the start-up line names the level libtorch was given");
+        var warnings = _server.Output.Split('\n').Where(l => l.Contains("NNPACK", StringComparison.Ordinal)
             || System.Text.RegularExpressions.Regex.IsMatch(l, @"^\[[WE]\d{4} ")).ToList();
         Assert.That(warnings, Is.Empty, "libtorch's C++ warnings (c10 log lines)");
     }

@@ -179,16 +179,16 @@ public class ServingRobustnessTests
     {
         using var server = await StartAsync(new() { ["D2_DRAIN_SECONDS"] = "1", ["D2_MAX_QUEUE"] = "300" });
         // 300 records (D2_MAX_QUEUE is also the most records one request may carry): far more forward passes than 1 s holds.
-        var record = $"{{\"image\": \"{Convert.ToBase64String(image)}\"}}\n";
+        var record = $"{{\"image\": \"{Convert.ToBase64String(_image)}\"}}\n";
         var body = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(record, 300)));
         var answer = Task.Run(async () =>
         {
             using var request = Invocation(server, body, "application/jsonlines");
-            using var response = await http.SendAsync(request);
+            using var response = await _http.SendAsync(request);
             return (response.StatusCode, response.Headers.RetryAfter?.Delta, await response.Content.ReadAsStringAsync());
         });
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await http.GetStringAsync(new Uri(server.BaseUrl, "metrics"))).Contains("\nd2_queue_depth 1\n", StringComparison.Ordinal))
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await _http.GetStringAsync(new Uri(server.BaseUrl, "metrics"))).Contains("\nd2_queue_depth 1\n", StringComparison.Ordinal))
             await Task.Delay(20);
         clock.Restart();
         server.Terminate();

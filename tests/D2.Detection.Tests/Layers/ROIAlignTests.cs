@@ -270,7 +270,7 @@ public class ROIAlignTests
             var input = ones([1, channels, 8, 8], requires_grad: true);
             // Zero-size boxes (aligned, adaptive sampling: no sample) and boxes wholly outside the map (no sample inside).
             var rois = tensor(new float[] { 0, 3, 3, 3, 3, 0, 5, 2, 5, 2, 0, 100, 100, 120, 120, 0, -50, -50, -30, -30 }, [4, 5]);
-            var output = ROIAlign.RoiAlign(input, rois, (14, 14), 1, 0, true);
+            var output = ROIAlign.Apply(input, rois, (14, 14), 1, 0, true);
             output.sum().backward();
             Assert.That(output.shape, Is.EqualTo(new long[] { 4, channels, 14, 14 }));
             Assert.That(output.abs().sum().item<float>(), Is.Zero, "no ROI samples anything");

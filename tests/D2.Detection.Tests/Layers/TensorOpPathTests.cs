@@ -165,9 +165,9 @@ public class TensorOpPathTests
         var scores = rand([n], generator: g).mul(50).round().div(50);
         scores[10] = float.NaN;
         var classes = randint(0, 80, [n], generator: g);
-        var kernel = Keep(() => NMS.BatchedNms(boxes, scores, classes, threshold), force: false);
+        var kernel = Keep(() => NMS.BatchedNMS(boxes, scores, classes, threshold), force: false);
         Assert.That(kernel.Length, Is.GreaterThan(80).And.LessThan(n));
-        Assert.That(Keep(() => NMS.BatchedNms(boxes, scores, classes, threshold), force: true), Is.EqualTo(kernel));
+        Assert.That(Keep(() => NMS.BatchedNMS(boxes, scores, classes, threshold), force: true), Is.EqualTo(kernel));
     }
 
     [Test]
