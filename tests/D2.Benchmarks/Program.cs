@@ -9,6 +9,8 @@ using D2.Benchmarks;
 // `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes
 // (`coco-scale-load MODE JSON ROOT` is its child process: one load, one process; `coco-scale-write PATH` writes the json alone).
 // `... -- roialign-peak` times ROIAlign's two paths and reports their peak resident memory (native, unlike BenchmarkDotNet's).
+// libtorch's C++ warnings (one NNPACK line per mask-head conv on these CPUs) follow TORCH_CPP_LOG_LEVEL, as in d2 and the server.
+D2.Detection.TorchLogging.Initialize();
 if (args is ["memory", ..])
     return MemoryCheck.Run();
 if (args is ["trainloop", ..])
