@@ -248,23 +248,11 @@ internal static class TorchCudaChecks
         return (true, $"forward p50: CUDA tensor ops {gpuMs:F2} ms vs CPU kernel {cpuMs:F2} ms ({get_num_threads()} threads); CUDA forward+backward {gpuBackwardMs:F2} ms");
     }
 
+    // The benchmarks' synthetic image (three boxed, polygon-masked objects), compiled in from tests/D2.Benchmarks.
     static ModelInput Image(int height, int width, int seed, bool withTargets)
     {
-        var generator = new Generator((ulong)seed);
-        var image = rand([3, height, width], generator: generator).mul(255);
-        if (!withTargets)
-            return new ModelInput(image);
-        var instances = new Instances((height, width));
-        float w = width, h = height;
-        float[] boxes = [0.1f * w, 0.1f * h, 0.4f * w, 0.5f * h, 0.5f * w, 0.2f * h, 0.9f * w, 0.6f * h, 0.2f * w, 0.6f * h, 0.6f * w, 0.95f * h];
-        instances.Set("gt_boxes", new Boxes(tensor(boxes, [3, 4])));
-        instances.Set("gt_classes", tensor(new long[] { 0, 1, 2 }));
-        instances.Set("gt_masks", new PolygonMasks(Enumerable.Range(0, 3).Select(i =>
-        {
-            double x0 = boxes[4 * i], y0 = boxes[4 * i + 1], x1 = boxes[4 * i + 2], y1 = boxes[4 * i + 3];
-            return (IEnumerable<IReadOnlyList<double>>)[new[] { x0, (y0 + y1) / 2, (x0 + x1) / 2, y0, x1, (y0 + y1) / 2, (x0 + x1) / 2, y1 }];
-        })));
-        return new ModelInput(image, instances);
+        var input = D2.Benchmarks.SyntheticInputs.Image(height, width, seed);
+        return withTargets ? input : new ModelInput(input.Image);
     }
 
     // Compared: the GroupNorm config, whose activations stay sane with random weights (a randomly initialised R50 with
