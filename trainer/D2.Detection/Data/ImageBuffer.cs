@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Data;
@@ -52,7 +53,7 @@ public sealed class ImageBuffer
                 $"An image tensor must be (C, H, W) uint8; got shape [{string.Join(", ", chw.shape)}] {chw.dtype}.", nameof(chw));
         using var scope = NewDisposeScope();
         var hwc = chw.permute(1, 2, 0).cpu().contiguous();
-        var pixels = hwc.numel() == 0 ? [] : hwc.data<byte>().ToArray();
+        var pixels = TensorMemory.ToArray<byte>(hwc);
         return new ImageBuffer(pixels, (int)chw.shape[1], (int)chw.shape[2], (int)chw.shape[0]);
     }
 }

@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using System.Diagnostics;
 using System.Globalization;
 using D2.Detection.Config;
@@ -128,7 +129,7 @@ public class SimpleTrainer : TrainerBase
         _group.AllReduce(means, ReduceOp.Avg);
         using var slowest = tensor(new[] { (float)dataTime });
         _group.AllReduce(slowest, ReduceOp.Max);
-        var reduced = means.data<float>().ToArray();
+        var reduced = TensorMemory.ToArray<float>(means);
         return (values.Select((p, i) => new KeyValuePair<string, double>(p.Key, reduced[i])).ToList(), slowest.item<float>());
     }
 

@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ public static class TorchRandomState
     public static string Capture()
     {
         using var state = random.get_rng_state();
-        return Convert.ToBase64String(state.data<byte>().ToArray());
+        return Convert.ToBase64String(TensorMemory.ToArray<byte>(state));
     }
 
     /// <exception cref="FormatException">not a state written by <see cref="Capture"/></exception>

@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
@@ -15,10 +16,10 @@ internal sealed class PredictionArrays
     {
         ImageSize = instances.ImageSize;
         using var scope = NewDisposeScope();
-        Boxes = Selection.ToArray<float>(instances.Get<Boxes>("pred_boxes").Tensor);
+        Boxes = TensorMemory.ToArray<float>(instances.Get<Boxes>("pred_boxes").Tensor);
         Count = Boxes.Length / 4;
-        Scores = Selection.ToArray<float>(instances.Get<Tensor>("scores").to(float32));
-        Classes = Selection.ToArray<long>(instances.Get<Tensor>("pred_classes").to(int64));
+        Scores = TensorMemory.ToArray<float>(instances.Get<Tensor>("scores").to(float32));
+        Classes = TensorMemory.ToArray<long>(instances.Get<Tensor>("pred_classes").to(int64));
         if (Scores.Length != Count || Classes.Length != Count)
             throw new ArgumentException($"Predictions disagree in length: {Count} boxes, {Scores.Length} scores, {Classes.Length} classes.", nameof(instances));
         if (instances.Has("pred_masks"))
@@ -66,7 +67,7 @@ internal sealed class PredictionArrays
         if (_masks is null)
             throw new InvalidOperationException("These predictions have no pred_masks.");
         using var scope = NewDisposeScope();
-        return Selection.ToArray<byte>(_masks[index].to(uint8));
+        return TensorMemory.ToArray<byte>(_masks[index].to(uint8));
     }
 
     /// <summary>Mask <paramref name="index"/> as a COCO RLE (column-major runs, as pycocotools encodes). libtorch transposes
@@ -76,7 +77,7 @@ internal sealed class PredictionArrays
         if (_masks is null)
             throw new InvalidOperationException("These predictions have no pred_masks.");
         using var scope = NewDisposeScope();
-        var columns = Selection.ToArray<byte>(_masks[index].to(uint8).t().contiguous());
+        var columns = TensorMemory.ToArray<byte>(_masks[index].to(uint8).t().contiguous());
         return Rle.EncodeColumnMajor(columns, MaskSize.Height, MaskSize.Width);
     }
 }

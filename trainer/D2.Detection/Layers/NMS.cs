@@ -50,7 +50,7 @@ public static class NMS
         using var scope = NewDisposeScope();
         if (TensorOpPath.Use(boxes))
             return NMSTensorOps.Run(boxes.to(ScalarType.Float32), scores, idxs.to(boxes.device), iouThreshold).MoveToOuterDisposeScope();
-        var classes = idxs.cpu().to(ScalarType.Int64).contiguous().data<long>().ToArray();
+        var classes = TensorMemory.ToArray<long>(idxs.to(ScalarType.Int64));
         var keep = NMSKernel.Run(boxes.to(ScalarType.Float32), scores, classes, iouThreshold);
         return tensor(keep, ScalarType.Int64).to(boxes.device).MoveToOuterDisposeScope();
     }

@@ -45,7 +45,7 @@ internal static class NMSTensorOps
             : NMSKernel.SmallestAbove<float>(iouThreshold);
         var mask = OverlapBits(sorted, sortedClasses, threshold);
         // The sync: the greedy scan visits boxes in order, each depending on the ones kept before it.
-        var bits = mask.cpu().contiguous().data<byte>().ToArray();
+        var bits = TensorMemory.ToArray<byte>(mask);
         var kept = Scan(bits, (int)n);
         var keptPositions = tensor(kept, ScalarType.Int64).to(device);
         return order.index_select(0, keptPositions).MoveToOuterDisposeScope();
@@ -60,7 +60,7 @@ internal static class NMSTensorOps
     {
         var categories = classes.to(ScalarType.Int64);
         var keep = zeros(boxes.shape[0], ScalarType.Bool, boxes.device);
-        foreach (var category in categories.unique().Item1.cpu().data<long>().ToArray())
+        foreach (var category in TensorMemory.ToArray<long>(categories.unique().Item1))
         {
             using var categoryScope = NewDisposeScope();
             var members = categories.eq(category).nonzero().squeeze(1);

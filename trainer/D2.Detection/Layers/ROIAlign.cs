@@ -120,7 +120,7 @@ public sealed class ROIAlign : nn.Module<Tensor, Tensor, Tensor>
     static int[] HostLevels(Tensor? levels, long roiCount, int levelCount) =>
         levels is null
             ? new int[roiCount]
-            : [.. levels.cpu().to(ScalarType.Int64).contiguous().data<long>().ToArray().Select(l => l >= 0 && l < levelCount ? (int)l : -1)];
+            : [.. TensorMemory.ToArray<long>(levels.to(ScalarType.Int64)).Select(l => l >= 0 && l < levelCount ? (int)l : -1)];
 
     static void ValidateROIs(Tensor rois)
     {

@@ -58,8 +58,8 @@ internal static class ROIAlignTensorOps
         var planned = level.masked_fill(known.logical_not().logical_or(y.Grid.eq(0)).logical_or(x.Grid.eq(0)), -1);
 
         // The one sync: sizes of the sample grids and windows, which shape the tensors below.
-        var plan = stack([planned, y.Grid.to(ScalarType.Int64), x.Grid.to(ScalarType.Int64), y.Span, x.Span, badBatch.to(ScalarType.Int64)], 1)
-            .cpu().contiguous().data<long>().ToArray();
+        var plan = TensorMemory.ToArray<long>(
+            stack([planned, y.Grid.to(ScalarType.Int64), x.Grid.to(ScalarType.Int64), y.Span, x.Span, badBatch.to(ScalarType.Int64)], 1));
         var chunks = Chunks(plan, roiCount, options, channels, chunkElements, out var order);
         if (chunks.Count == 0)
             return output.MoveToOuterDisposeScope();

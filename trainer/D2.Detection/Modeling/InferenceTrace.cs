@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
@@ -74,8 +75,8 @@ public sealed class InferenceTrace
         foreach (var perImage in proposals)
         {
             var count = (int)Math.Min(perImage.Length, TopProposalCount);
-            var boxes = perImage.Get<Boxes>("proposal_boxes").Tensor[..count].cpu().contiguous().data<float>().ToArray();
-            var logits = perImage.Get<Tensor>("objectness_logits")[..count].cpu().to(float32).contiguous().data<float>().ToArray();
+            var boxes = TensorMemory.ToArray<float>(perImage.Get<Boxes>("proposal_boxes").Tensor[..count]);
+            var logits = TensorMemory.ToArray<float>(perImage.Get<Tensor>("objectness_logits")[..count].to(float32));
             Proposals.Add(new ProposalSummary(perImage.Length, [.. boxes.Chunk(4)], logits));
         }
     }

@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using D2.Detection.Structures;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -120,7 +121,7 @@ public static class Postprocessing
         var source = (masks.is_floating_point() ? masks : masks.to(ScalarType.Float32)).to(device);
         var boxes32 = boxes.to(ScalarType.Float32);
         // Read once: the regions are plain arithmetic on the corners, with no device round trip per chunk.
-        var corners = restrictToBoxes ? Selection.ToArray<float>(boxes32) : [];
+        var corners = restrictToBoxes ? TensorMemory.ToArray<float>(boxes32) : [];
         for (long start = 0; start < count; start += chunkSize)
         {
             using var chunkScope = NewDisposeScope();

@@ -47,7 +47,7 @@ public sealed class BitMasks : IInstanceField, IDisposable
     {
         using var scope = NewDisposeScope();
         var (h, w) = ImageSize;
-        var data = Selection.ToArray<byte>(Tensor.to(ScalarType.Byte));
+        var data = TensorMemory.ToArray<byte>(Tensor.to(ScalarType.Byte));
         var pixels = h * w;
         var rles = new Rle[Length];
         for (var i = 0; i < rles.Length; i++) rles[i] = Rle.Encode(data.AsSpan(i * pixels, pixels), h, w);

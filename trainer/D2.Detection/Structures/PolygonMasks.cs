@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Structures;
@@ -102,7 +103,7 @@ public sealed class PolygonMasks : IInstanceField
                 $"CropAndResize needs ({Length}, 4) boxes, one per instance; got shape {Selection.Shape(boxes)}.", nameof(boxes));
         using var scope = NewDisposeScope();
         // Detectron2 moves the boxes to the CPU and reads them as float32.
-        var corners = Selection.ToArray<float>(boxes.detach().to(ScalarType.Float32));
+        var corners = TensorMemory.ToArray<float>(boxes.detach().to(ScalarType.Float32));
         var cells = maskSize * maskSize;
         var masks = new byte[_polygons.Length * cells];
         for (var i = 0; i < _polygons.Length; i++)

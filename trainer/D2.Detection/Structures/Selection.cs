@@ -31,21 +31,13 @@ internal static class Selection
     public static long[] ToIndexArray(Tensor selection, long length, string what)
     {
         using var scope = NewDisposeScope();
-        var result = ToArray<long>(ToIndices(selection, length, what));
+        var result = Layers.TensorMemory.ToArray<long>(ToIndices(selection, length, what));
         foreach (var i in result)
         {
             if (i < 0 || i >= length)
                 throw new ArgumentOutOfRangeException(nameof(selection), i, $"Index {i} is out of range for {what} of length {length}.");
         }
         return result;
-    }
-
-    /// <summary>The elements on the CPU in row-major order (TorchSharp's accessor throws on empty tensors).</summary>
-    public static T[] ToArray<T>(Tensor t) where T : unmanaged
-    {
-        if (t.numel() == 0) return [];
-        using var scope = NewDisposeScope();
-        return t.cpu().contiguous().data<T>().ToArray();
     }
 
     public static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";

@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using System.Collections;
 using static TorchSharp.torch;
 
@@ -64,7 +65,7 @@ public sealed class RepeatFactorTrainingSampler : IEnumerable<int>
                 var integer = factors.trunc();
                 var fraction = factors - integer;
                 var draws = rand([_repeatFactors.Length], generator: generator);
-                var counts = (integer + draws.lt(fraction).to(ScalarType.Float32)).to(ScalarType.Int64).data<long>().ToArray();
+                var counts = TensorMemory.ToArray<long>((integer + draws.lt(fraction).to(ScalarType.Float32)).to(ScalarType.Int64));
                 var indices = new List<long>();
                 for (var i = 0; i < counts.Length; i++)
                 {
@@ -74,7 +75,7 @@ public sealed class RepeatFactorTrainingSampler : IEnumerable<int>
                 epoch = indices.ToArray();
                 if (Shuffle)
                 {
-                    var permutation = randperm(epoch.Length, generator: generator).data<long>().ToArray();
+                    var permutation = TensorMemory.ToArray<long>(randperm(epoch.Length, generator: generator));
                     epoch = permutation.Select(p => indices[(int)p]).ToArray();
                 }
             }

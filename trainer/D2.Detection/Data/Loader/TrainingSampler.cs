@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using System.Collections;
 using static TorchSharp.torch;
 
@@ -39,7 +40,7 @@ public sealed class TrainingSampler : IEnumerable<int>
                 continue;
             }
             long[] permutation;
-            using (var indices = randperm(Size, generator: generator)) permutation = indices.data<long>().ToArray();
+            using (var indices = randperm(Size, generator: generator)) permutation = TensorMemory.ToArray<long>(indices);
             foreach (var i in permutation) yield return (int)i;
         }
     }

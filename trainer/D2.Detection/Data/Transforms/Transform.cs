@@ -1,3 +1,4 @@
+using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
 
@@ -59,7 +60,7 @@ public abstract class Transform
         using var scope = NewDisposeScope();
         var (h, w) = masks.ImageSize;
         var n = (int)masks.Length;
-        var source = n == 0 || h * w == 0 ? [] : masks.Tensor.to(ScalarType.Byte).cpu().contiguous().data<byte>().ToArray();
+        var source = n == 0 || h * w == 0 ? [] : TensorMemory.ToArray<byte>(masks.Tensor.to(ScalarType.Byte));
         var outputs = new List<ImageBuffer>(n);
         for (var i = 0; i < n; i++)
             outputs.Add(ApplySegmentation(new ImageBuffer(source.AsSpan(i * h * w, h * w).ToArray(), h, w, 1)));
