@@ -21,7 +21,7 @@ namespace D2.Benchmarks;
 /// request minus its own decode, forward pass and encode; served minus the bare side, paired per iteration, and minus the
 /// bare forward pass alone are printed too (they carry two different processes' CPU noise). Then requests per second
 /// at 8 concurrent clients with dynamic batching off (D2_MAX_BATCH_SIZE 1) and on (8, D2_MAX_BATCH_DELAY_MS 5), each
-/// twice, alternating. D2_BENCH_SERVING_REQUESTS shortens a run; D2_BENCH_SERVING_DLL benches another D2.Serving build.
+/// twice, alternating. D2_BENCH_SERVING_REQUESTS shortens a run, D2_BENCH_SERVING_THROUGHPUT=0 skips the throughput part; D2_BENCH_SERVING_DLL benches another D2.Serving build.
 /// </summary>
 internal static class ServingCheck
 {
@@ -32,9 +32,10 @@ internal static class ServingCheck
 
     public static int Run()
     {
-        // Like with like: the bare side runs under the server's malloc settings (NativeAllocator), so a difference in the
-        // forward pass is not glibc giving memory back between passes.
-        Console.WriteLine($"benchmark process: {NativeAllocator.KeepFreedMemory()}");
+        // Like with like: the bare side runs under the server's OpenMP and malloc settings (OpenMPSpin, NativeAllocator;
+        // before libtorch loads here), so a difference in the forward pass is neither spinning workers nor glibc giving
+        // memory back between passes.
+        Console.WriteLine($"benchmark process: {OpenMPSpin.Configure()}; {NativeAllocator.KeepFreedMemory()}");
         var root = Directory.CreateTempSubdirectory("d2-servingcheck-").FullName;
         try
         {
@@ -59,6 +60,9 @@ internal static class ServingCheck
                 bare.Start();
                 bare.Join();
             }
+            // D2_BENCH_SERVING_THROUGHPUT=0: the latency part alone (a quick before/after of one change).
+            if (Environment.GetEnvironmentVariable("D2_BENCH_SERVING_THROUGHPUT") == "0")
+                return 0;
             var throughput = new Dictionary<int, List<double>> { [1] = [], [8] = [] };
             for (var round = 0; round < 2; round++)
             {

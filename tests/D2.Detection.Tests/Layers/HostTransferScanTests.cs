@@ -36,7 +36,7 @@ public class HostTransferScanTests
         ["Modeling/ROIHeads/MaskRCNNLoss.cs"] = (4, "mask_rcnn/accuracy, false_positive, false_negative (.item() in Detectron2 too)"),
         ["Modeling/Postprocessing.cs"] = (1, "CPU paste only: the boxes' regions (Detectron2's skip_empty reads them on the host the same way)"),
         ["Modeling/InferenceTrace.cs"] = (7, "opt-in diagnostic trace of inference (off unless requested)"),
-        ["Inference/PredictionArrays.cs"] = (5, "predictions handed to the caller as host arrays (the output; masks row- or column-major for RLE)"),
+        ["Inference/PredictionArrays.cs"] = (4, "predictions handed to the caller as host arrays (the output; each mask read on the host for RLE or drawing)"),
     };
 
     static string SourceRoot()

@@ -59,6 +59,51 @@ public class RleCodecTests
         Assert.That(Rle.EncodeColumnMajor([], 0, 0).Counts, Is.EqualTo(Rle.Encode([], 0, 0).Counts));
     }
 
+    /// <summary>pycocotools' rleEncode, literally: walk each column top to bottom, a new run at every change, 0s first.</summary>
+    static uint[] NaiveColumnWalk(byte[] mask, int h, int w)
+    {
+        var runs = new List<uint>();
+        var previous = false;
+        uint run = 0;
+        for (var x = 0; x < w; x++)
+            for (var y = 0; y < h; y++)
+            {
+                var on = mask[y * w + x] != 0;
+                if (on != previous)
+                {
+                    runs.Add(run);
+                    run = 0;
+                    previous = on;
+                }
+                run++;
+            }
+        runs.Add(run);
+        return [.. runs];
+    }
+
+    [TestCase(1, 1)]
+    [TestCase(1, 97)]
+    [TestCase(97, 1)]
+    [TestCase(130, 70)]
+    [TestCase(65, 129)]
+    public void Encode_gives_the_runs_of_a_plain_column_walk_on_boxed_and_scattered_masks(int h, int w)
+    {
+        var random = new Random(h * 1000 + w);
+        for (var trial = 0; trial < 40; trial++)
+        {
+            var mask = new byte[h * w];
+            // Pasted masks: on pixels inside a random box (any value above 0 counts as on), sometimes scattered noise,
+            // sometimes touching the borders, sometimes empty.
+            int y0 = random.Next(h), y1 = random.Next(y0, h), x0 = random.Next(w), x1 = random.Next(x0, w);
+            var density = trial % 4 == 0 ? 0.0 : trial % 4 == 1 ? 1.0 : random.NextDouble();
+            for (var y = y0; y <= y1; y++)
+                for (var x = x0; x <= x1; x++)
+                    if (random.NextDouble() < density)
+                        mask[y * w + x] = (byte)random.Next(1, 256);
+            Assert.That(Rle.Encode(mask, h, w).Counts, Is.EqualTo(NaiveColumnWalk(mask, h, w)), $"{h}x{w}, trial {trial}");
+        }
+    }
+
     [Test]
     public void Rle_string_uses_continuation_groups_for_values_with_the_sign_bit_set()
     {

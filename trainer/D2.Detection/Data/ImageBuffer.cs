@@ -44,6 +44,39 @@ public sealed class ImageBuffer
         return hwc.permute(2, 0, 1).contiguous().MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// (C, H, W) float32 on the CPU, 0..255: the predictor's input, equal to <c>ToTensor().to(float32)</c>. Converted in
+    /// managed code into an array the tensor then shares (frombuffer), so the calling thread runs no libtorch kernel: in
+    /// the model server, images are prepared on request threads while the model thread runs, and each thread that runs a
+    /// libtorch kernel gets an OpenMP team of its own whose spinning workers take cores from the model thread's.
+    /// </summary>
+    public Tensor ToFloatTensor()
+    {
+        var plane = (long)Height * Width;
+        var values = new float[plane * Channels];
+        var pixels = Pixels;
+        if (Channels == 3)
+        {
+            // One pass over the interleaved bytes, three sequential planes.
+            for (long i = 0, p = 0; i < plane; i++, p += 3)
+            {
+                values[i] = pixels[p];
+                values[plane + i] = pixels[p + 1];
+                values[2 * plane + i] = pixels[p + 2];
+            }
+        }
+        else
+        {
+            for (long c = 0; c < Channels; c++)
+                for (long i = 0; i < plane; i++)
+                    values[c * plane + i] = pixels[i * Channels + c];
+        }
+        if (values.Length == 0)
+            return zeros([Channels, Height, Width], ScalarType.Float32);
+        using var flat = frombuffer(values, ScalarType.Float32);
+        return flat.view(Channels, Height, Width);
+    }
+
     /// <summary>The buffer of a (C, H, W) uint8 tensor (e.g. an image decoded elsewhere).</summary>
     public static ImageBuffer FromTensor(Tensor chw)
     {

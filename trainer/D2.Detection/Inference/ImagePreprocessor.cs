@@ -87,9 +87,7 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         // Pillow returns a copy when the size is unchanged, so skipping is exact.
         if (newHeight != height || newWidth != width)
             buffer = PilResize.Bilinear(buffer, newHeight, newWidth);
-        using var scope = NewDisposeScope();
-        var input = buffer.ToTensor().to(float32).contiguous().MoveToOuterDisposeScope();
-        return new PreprocessedImage(input, height, width);
+        return new PreprocessedImage(buffer.ToFloatTensor(), height, width);
     }
 
     /// <summary>The pixels as RGBA8888 with alpha left unapplied; PIL's convert("RGB") then simply drops the alpha.</summary>

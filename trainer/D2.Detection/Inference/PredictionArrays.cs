@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using D2.Detection.Layers;
 using D2.Detection.Structures;
 using static TorchSharp.torch;
@@ -64,20 +65,32 @@ internal sealed class PredictionArrays
     /// <summary>Mask <paramref name="index"/>, row-major, 1 = on.</summary>
     public byte[] Mask(int index)
     {
-        if (_masks is null)
-            throw new InvalidOperationException("These predictions have no pred_masks.");
-        using var scope = NewDisposeScope();
-        return TensorMemory.ToArray<byte>(_masks[index].to(uint8));
+        using var mask = HostMask(index);
+        var bytes = MemoryMarshal.AsBytes(TensorMemory.Span<bool>(mask));
+        var result = new byte[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+            result[i] = bytes[i] != 0 ? (byte)1 : (byte)0;
+        return result;
     }
 
-    /// <summary>Mask <paramref name="index"/> as a COCO RLE (column-major runs, as pycocotools encodes). libtorch transposes
-    /// the mask into column order, so the runs are contiguous bytes found by vectorised search.</summary>
+    /// <summary>Mask <paramref name="index"/> as a COCO RLE (column-major runs, as pycocotools encodes), read straight from
+    /// the tensor's memory: no libtorch kernel runs on the caller's thread (see <see cref="Data.ImageBuffer.ToFloatTensor"/>).</summary>
     public Rle MaskRle(int index)
+    {
+        using var mask = HostMask(index);
+        return Rle.Encode(MemoryMarshal.AsBytes(TensorMemory.Span<bool>(mask)), MaskSize.Height, MaskSize.Width);
+    }
+
+    /// <summary>Mask <paramref name="index"/> as a contiguous (H, W) bool CPU tensor: a view of the masks on the CPU, one
+    /// mask's copy from another device.</summary>
+    Tensor HostMask(int index)
     {
         if (_masks is null)
             throw new InvalidOperationException("These predictions have no pred_masks.");
         using var scope = NewDisposeScope();
-        var columns = TensorMemory.ToArray<byte>(_masks[index].to(uint8).t().contiguous());
-        return Rle.EncodeColumnMajor(columns, MaskSize.Height, MaskSize.Width);
+        var mask = _masks[index];
+        if (mask.dtype != ScalarType.Bool)
+            mask = mask.ne(0);
+        return mask.cpu().contiguous().MoveToOuterDisposeScope();
     }
 }

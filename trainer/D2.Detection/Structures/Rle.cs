@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace D2.Detection.Structures;
@@ -78,26 +79,96 @@ public sealed partial class Rle
     public static Rle Encode(ReadOnlySpan<byte> mask, int height, int width)
     {
         CheckSize(height, width, mask.Length, nameof(mask));
-        // pycocotools walks the mask in Fortran order (down each column), always opening with a 0-run.
-        var runs = new List<uint>();
-        var previous = false;
-        uint run = 0;
-        for (var x = 0; x < width; x++)
+        // pycocotools walks the mask in Fortran order (down each column). A predicted mask is empty outside its box, so
+        // only the rows and columns holding pixels are transposed; the rest are zero runs.
+        int top = -1, bottom = -1, left = width, right = -1;
+        for (var y = 0; y < height; y++)
         {
-            for (var y = 0; y < height; y++)
+            var row = mask.Slice(y * width, width);
+            var first = row.IndexOfAnyExcept((byte)0);
+            if (first < 0)
+                continue;
+            if (top < 0)
+                top = y;
+            bottom = y;
+            left = Math.Min(left, first);
+            right = Math.Max(right, row.LastIndexOfAnyExcept((byte)0));
+        }
+        var runs = new RunBuilder();
+        if (top < 0)
+        {
+            runs.Add(false, mask.Length);
+            return new Rle(height, width, runs.ToArray(), validate: false);
+        }
+        int boxHeight = bottom - top + 1, boxWidth = right - left + 1;
+        var columns = ArrayPool<byte>.Shared.Rent(boxHeight * boxWidth);
+        try
+        {
+            // Transposed in cache-sized tiles.
+            const int Tile = 64;
+            for (var y0 = top; y0 <= bottom; y0 += Tile)
             {
-                var on = mask[y * width + x] != 0;
-                if (on != previous)
+                var y1 = Math.Min(y0 + Tile, bottom + 1);
+                for (var x0 = left; x0 <= right; x0 += Tile)
                 {
-                    runs.Add(run);
-                    run = 0;
-                    previous = on;
+                    var x1 = Math.Min(x0 + Tile, right + 1);
+                    for (var y = y0; y < y1; y++)
+                    {
+                        var row = mask.Slice(y * width, width);
+                        for (var x = x0; x < x1; x++)
+                            columns[(x - left) * boxHeight + (y - top)] = row[x];
+                    }
                 }
-                run++;
+            }
+            runs.Add(false, (long)left * height);
+            for (var x = 0; x < boxWidth; x++)
+            {
+                runs.Add(false, top);
+                runs.AddColumn(columns.AsSpan(x * boxHeight, boxHeight));
+                runs.Add(false, height - 1 - bottom);
+            }
+            runs.Add(false, (long)(width - 1 - right) * height);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(columns);
+        }
+        return new Rle(height, width, runs.ToArray(), validate: false);
+    }
+
+    /// <summary>COCO run lengths in walking order: a 0-run first (possibly empty), then alternating; adjacent runs of the
+    /// same value merge.</summary>
+    sealed class RunBuilder
+    {
+        readonly List<uint> _counts = [0];
+        bool _on;
+
+        public void Add(bool on, long length)
+        {
+            if (length == 0)
+                return;
+            if (on != _on)
+            {
+                _counts.Add(0);
+                _on = on;
+            }
+            _counts[^1] += (uint)length;
+        }
+
+        /// <summary>The runs of one stretch of pixels (nonzero = on), found with vectorised searches.</summary>
+        public void AddColumn(ReadOnlySpan<byte> pixels)
+        {
+            while (!pixels.IsEmpty)
+            {
+                var on = pixels[0] != 0;
+                var next = on ? pixels.IndexOf((byte)0) : pixels.IndexOfAnyExcept((byte)0);
+                var length = next < 0 ? pixels.Length : next;
+                Add(on, length);
+                pixels = pixels[length..];
             }
         }
-        runs.Add(run);
-        return new Rle(height, width, runs.ToArray(), validate: false);
+
+        public uint[] ToArray() => [.. _counts];
     }
 
     /// <summary>Encodes a mask given COLUMN-MAJOR (w*h, the order COCO walks it: a transposed, contiguous torch mask);
