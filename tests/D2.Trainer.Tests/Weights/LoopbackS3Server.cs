@@ -29,6 +29,10 @@ internal sealed partial class LoopbackS3Server : IAsyncDisposable
     public const string SecretAccessKey = "loopback/Secret+Key/For/Tests/Only00000";
     /// <summary>Known to the server but refused for every object, as an IAM user without s3:GetObject.</summary>
     public const string DeniedAccessKeyId = "AKIDNOGETOBJECT";
+    /// <summary>The path of the container credential endpoint (what SageMaker and ECS serve at 169.254.170.2), handing out
+    /// <see cref="AccessKeyId"/> with <see cref="SessionToken"/>; S3 requests signed with the key must then carry the token.</summary>
+    public const string ContainerCredentialsPath = "/_container-credentials";
+    public const string SessionToken = "loopback-session-token";
 
     readonly WebApplication _app;
     readonly ConcurrentDictionary<string, byte[]> _objects = new();
@@ -73,6 +77,14 @@ internal sealed partial class LoopbackS3Server : IAsyncDisposable
         var slash = path.IndexOf('/', StringComparison.Ordinal);
         var (bucket, key) = slash < 0 ? (path, "") : (path[..slash], path[(slash + 1)..]);
         context.Response.Headers["x-amz-request-id"] = "LOOPBACK" + Requests.Count.ToString(CultureInfo.InvariantCulture);
+        if (rawTarget == ContainerCredentialsPath)
+        {
+            context.Response.ContentType = "application/json";
+            var expiration = DateTime.UtcNow.AddHours(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync($"{{\"AccessKeyId\": \"{AccessKeyId}\", \"SecretAccessKey\": \"{SecretAccessKey}\", "
+                + $"\"Token\": \"{SessionToken}\", \"Expiration\": \"{expiration}\"}}");
+            return;
+        }
 
         if (!headers.ContainsKey("authorization"))
         {
@@ -183,6 +195,9 @@ internal sealed partial class LoopbackS3Server : IAsyncDisposable
             return (false, null);
         if (auth.Groups["akid"].Value is not (AccessKeyId or DeniedAccessKeyId))
             return (null, null);
+        // Temporary credentials (the container endpoint's) are valid only with their token, which must be signed.
+        if (headers.TryGetValue("x-amz-security-token", out var token) && (token != SessionToken || !auth.Groups["signed"].Value.Split(';').Contains("x-amz-security-token")))
+            return (false, null);
         var signedHeaders = auth.Groups["signed"].Value.Split(';');
         if (signedHeaders.Any(h => !headers.ContainsKey(h)) || !headers.TryGetValue("x-amz-date", out var amzDate)
             || !headers.TryGetValue("x-amz-content-sha256", out var payloadHash))

@@ -220,6 +220,27 @@ public class S3WeightsTests
     }
 
     [Test]
+    public async Task Credentials_from_the_container_endpoint_sign_with_their_session_token()
+    {
+        var reference = ReferenceJson();
+        await using var server = await LoopbackS3Server.StartAsync(Bucket);
+        server.Put(Bucket, Key, _weights);
+        // As in a SageMaker or ECS container, with the endpoint on loopback (the SDK accepts a full URI there).
+        var environment = Environment(server.Url, Path.Combine(_root, "container-cache"), accessKey: null);
+        environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = new Uri(server.Url, LoopbackS3Server.ContainerCredentialsPath).ToString();
+
+        var (exit, stdout, stderr) = Predict(environment, _configOnlyDirectory, S3Url);
+        Assert.That(exit, Is.Zero, stderr);
+        Assert.That(stdout, Is.EqualTo(reference));
+        var requests = server.Requests.ToArray();
+        Assert.That(requests.Select(r => r.RawTarget), Is.EqualTo(new[] { LoopbackS3Server.ContainerCredentialsPath, $"/{Bucket}/{Key}" }));
+        Assert.That(requests[1].Headers.GetValueOrDefault("x-amz-security-token"), Is.EqualTo(LoopbackS3Server.SessionToken));
+        Assert.That(LoopbackS3Server.AuthorizationPattern().Match(requests[1].Headers["authorization"]).Groups["signed"].Value.Split(';'),
+            Does.Contain("x-amz-security-token"));
+        Assert.That(requests[1].SignatureValid, Is.True, requests[1].CanonicalRequest);
+    }
+
+    [Test]
     public async Task Convert_model_takes_s3_input_with_a_config_file()
     {
         await using var server = await LoopbackS3Server.StartAsync(Bucket);
