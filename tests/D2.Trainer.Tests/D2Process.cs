@@ -7,12 +7,17 @@ internal static class D2Process
 {
     public static (int Exit, string Stdout, string Stderr) Run(params string[] args) => RunWithEnvironment([], args);
 
-    /// <summary>As <see cref="Run"/>, with extra environment variables for the child.</summary>
-    public static (int Exit, string Stdout, string Stderr) RunWithEnvironment(Dictionary<string, string> environment, params string[] args)
+    /// <summary>As <see cref="Run"/>, with extra environment variables for the child (a null value removes the variable).</summary>
+    public static (int Exit, string Stdout, string Stderr) RunWithEnvironment(Dictionary<string, string?> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (name, value) in environment)
-            info.Environment[name] = value;
+        {
+            if (value is null)
+                info.Environment.Remove(name);
+            else
+                info.Environment[name] = value;
+        }
         info.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "d2.dll"));
         foreach (var arg in args)
             info.ArgumentList.Add(arg);

@@ -80,8 +80,9 @@ public sealed class ModelArtifact
     /// <summary>Reads the config and metadata of the artifact in <paramref name="directory"/> and finds its weights. The
     /// config is validated for prediction (<see cref="ConfigPurpose.Inference"/>); MODEL.WEIGHTS and OUTPUT_DIR are not used.</summary>
     /// <param name="opts">config overrides applied after config.yaml (e.g. MODEL.DEVICE cpu)</param>
+    /// <param name="weightsPath">a weight file to use instead of the folder's own (which may then be absent)</param>
     /// <exception cref="ModelArtifactException">the folder or one of its files is missing or unusable; names the path</exception>
-    public static ModelArtifact Read(string directory, IReadOnlyList<string>? opts = null)
+    public static ModelArtifact Read(string directory, IReadOnlyList<string>? opts = null, string? weightsPath = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var fullPath = Path.GetFullPath(directory);
@@ -89,7 +90,9 @@ public sealed class ModelArtifact
             throw new ModelArtifactException(fullPath, File.Exists(fullPath)
                 ? "is a file; a model directory (model_final.safetensors, config.yaml, metadata.json) is expected."
                 : "the model directory does not exist.");
-        var weights = FindWeights(fullPath);
+        var weights = weightsPath is null ? FindWeights(fullPath) : Path.GetFullPath(weightsPath);
+        if (!File.Exists(weights))
+            throw new ModelArtifactException(weights, "the weight file does not exist.");
         var configPath = Path.Combine(fullPath, ConfigFileName);
         if (!File.Exists(configPath))
             throw new ModelArtifactException(configPath, "the model's config is missing (every artifact holds the resolved config.yaml).");

@@ -45,18 +45,19 @@ public sealed class Predictor : IDisposable
     /// <param name="device">overrides MODEL.DEVICE ("cpu", "cuda", "cuda:1"); null keeps the artifact's</param>
     /// <param name="cpuFallbackNote">when given (and <paramref name="device"/> is null), a CUDA config where CUDA is unavailable
     /// runs on the CPU instead of failing, and this receives the note saying so (<see cref="TorchRuntime.DeviceForInference"/>)</param>
+    /// <param name="weightsPath">a local weight file to load instead of the folder's own</param>
     /// <exception cref="ModelArtifactException">a file is missing or the weights do not fit the config</exception>
     public static Predictor FromModelDirectory(string modelDirectory, string? device = null, IImagePreprocessor? preprocessor = null, bool warmUp = true,
-        Action<string>? cpuFallbackNote = null)
+        Action<string>? cpuFallbackNote = null, string? weightsPath = null)
     {
-        var artifact = ModelArtifact.Read(modelDirectory, device is null ? null : ["MODEL.DEVICE", device]);
+        var artifact = ModelArtifact.Read(modelDirectory, device is null ? null : ["MODEL.DEVICE", device], weightsPath);
         if (device is null && cpuFallbackNote is not null)
         {
             var fallback = TorchRuntime.DeviceForInference(artifact.Config.Get<string>("MODEL.DEVICE"), out var note);
             if (note is not null)
             {
                 cpuFallbackNote(note);
-                artifact = ModelArtifact.Read(modelDirectory, ["MODEL.DEVICE", fallback]);
+                artifact = ModelArtifact.Read(modelDirectory, ["MODEL.DEVICE", fallback], weightsPath);
             }
         }
         var model = ModelBuilder.BuildOnDevice(artifact.Config);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using D2.Detection.Inference;
+using D2.Trainer.Weights;
 
 namespace D2.Trainer.Commands;
 
@@ -10,7 +11,12 @@ internal static class ConvertModelCommand
 
     public static Command Create()
     {
-        var input = new Option<string>("--input") { Description = "Required: a Detectron2 output folder (config.yaml, model_final.pth; optional metadata.json) or a checkpoint file (.pth, model-zoo .pkl, .safetensors)." };
+        var input = new Option<string>("--input")
+        {
+            Description = "Required: a Detectron2 output folder (config.yaml, model_final.pth; optional metadata.json) or a checkpoint file (.pth, model-zoo .pkl, "
+                + ".safetensors): a path, file://, or a URL as MODEL.WEIGHTS of d2 train takes it (detectron2://<model-zoo path>, http(s)://, s3://bucket/key; "
+                + "downloaded once into the cache, and then --config-file is required).",
+        };
         var output = new Option<string>("--output") { Description = "Required: the artifact folder to write (model_final.safetensors, config.yaml, metadata.json)." };
         var configFile = new Option<string>("--config-file") { Description = "The model's config when there is no config.yaml beside the weights: a YAML path or a model-zoo name (COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml)." };
         var opts = new Option<string[]>("--opts") { Description = "Config overrides as KEY VALUE pairs, e.g. MODEL.ROI_HEADS.NUM_CLASSES 1.", AllowMultipleArgumentsPerToken = true };
@@ -30,6 +36,21 @@ internal static class ConvertModelCommand
         if (string.IsNullOrWhiteSpace(output))
             return Fail("--output is required: the folder to write the model artifact to.");
         IReadOnlyList<string>? names = classNames is null ? null : [.. classNames.Split(',').Select(n => n.Trim())];
+        if (RemoteWeights.IsRemote(input))
+        {
+            // A downloaded checkpoint has no config.yaml or metadata.json beside it.
+            if (configFile is null && !input.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+                return Fail($"--config-file is required when --input is a URL ({input}): the config the checkpoint was trained with, "
+                    + "a path or a model-zoo name such as COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml.");
+            try
+            {
+                input = new RemoteWeights(Console.Error, setting: "--input").Resolve(input);
+            }
+            catch (WeightsUnavailableException e)
+            {
+                return Fail(e.Message);
+            }
+        }
         ModelConversion conversion;
         try
         {

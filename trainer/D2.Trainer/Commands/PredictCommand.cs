@@ -3,6 +3,7 @@ using D2.Detection.Checkpoint;
 using D2.Detection.Config;
 using D2.Detection.Inference;
 using D2.Detection.Modeling;
+using D2.Trainer.Weights;
 
 namespace D2.Trainer.Commands;
 
@@ -18,6 +19,12 @@ internal static class PredictCommand
     {
         // Checked in the action rather than marked Required, so that a missing path is bad input (exit 2) too.
         var model = new Option<string>("--model") { Description = "Required: model directory: config.yaml and weights (model_final.safetensors, or Detectron2's model_final.pth or a model-zoo .pkl), metadata.json optional (the contents of /opt/ml/model, or a Detectron2 output folder)." };
+        var weights = new Option<string>("--weights")
+        {
+            Description = "Weights to load instead of the model directory's (which then needs only config.yaml): a file path, file://, "
+                + "detectron2://<model-zoo path>, http(s):// or s3://bucket/key, as MODEL.WEIGHTS of d2 train takes them; URLs are downloaded once "
+                + "into the cache ($D2_CACHE, else $FVCORE_CACHE, else ~/.torch/iopath_cache).",
+        };
         var image = new Option<string>("--image") { Description = "Required: the image file (JPEG, PNG, BMP, GIF, WebP)." };
         var output = new Option<string>("--out") { Description = "Write the PNG overlay (masks, boxes, labels) to this file." };
         var json = new Option<string>("--json") { Description = "Write the JSON response to this file instead of standard output." };
@@ -34,7 +41,7 @@ internal static class PredictCommand
         };
         var command = new Command("predict", "Run a trained model on one image: the inference response as JSON (pred_boxes, scores, pred_classes, pred_masks_rle, image_size, class_names) and an optional PNG overlay.")
         {
-            model, image, output, json, device, dump, confidence,
+            model, weights, image, output, json, device, dump, confidence,
         };
         command.SetAction(parse =>
         {
@@ -44,12 +51,14 @@ internal static class PredictCommand
             var threshold = parse.GetValue(confidence);
             if (threshold is < 0 or > 1)
                 return Fail($"--confidence-threshold must be from 0 to 1, not {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
-            return Run(parse.GetValue(model), parse.GetValue(image), parse.GetValue(output), parse.GetValue(json), parse.GetValue(device), dumpPath, threshold);
+            return Run(parse.GetValue(model), parse.GetValue(weights), parse.GetValue(image), parse.GetValue(output), parse.GetValue(json), parse.GetValue(device),
+                dumpPath, threshold);
         });
         return command;
     }
 
-    static int Run(string? modelDirectory, string? imagePath, string? overlayPath, string? jsonPath, string? device, string? dumpPath, double confidenceThreshold)
+    static int Run(string? modelDirectory, string? weights, string? imagePath, string? overlayPath, string? jsonPath, string? device, string? dumpPath,
+        double confidenceThreshold)
     {
         if (string.IsNullOrWhiteSpace(modelDirectory))
             return Fail("--model is required: the model directory (model_final.safetensors, config.yaml, metadata.json).");
@@ -58,11 +67,25 @@ internal static class PredictCommand
         if (!File.Exists(imagePath))
             return Fail($"{Path.GetFullPath(imagePath)}: the image file does not exist.");
 
+        string? weightsPath = null;
+        if (!string.IsNullOrWhiteSpace(weights))
+        {
+            try
+            {
+                // Progress goes to standard error: standard output may be the JSON response.
+                weightsPath = new RemoteWeights(Console.Error, setting: "--weights").Resolve(weights);
+            }
+            catch (WeightsUnavailableException e)
+            {
+                return Fail(e.Message);
+            }
+        }
+
         Predictor predictor;
         try
         {
             predictor = Predictor.FromModelDirectory(modelDirectory, device,
-                cpuFallbackNote: note => Console.Error.WriteLine($"d2 predict: note: {note} (--device chooses)"));
+                cpuFallbackNote: note => Console.Error.WriteLine($"d2 predict: note: {note} (--device chooses)"), weightsPath: weightsPath);
         }
         catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
         {

@@ -13,8 +13,9 @@ namespace D2.Trainer.Weights;
 /// Detectron2's PathManager for MODEL.WEIGHTS: <c>detectron2://X</c> (the model zoo, <c>https://dl.fbaipublicfiles.com/detectron2/X</c>,
 /// base movable by <c>D2_MODEL_ZOO_URL</c>), <c>http(s)://</c>, <c>s3://</c> and <c>file://</c> become a local file. Remote files are
 /// downloaded once into a cache laid out as iopath's (<c>&lt;cache&gt;/&lt;URL path&gt;</c>), through a <c>.partial</c> file that is
-/// resumed with an HTTP Range request after a cut, size-checked against the server's length and renamed only when complete, so a
-/// half file is never loaded.
+/// resumed with a Range request after a cut, size-checked against the server's length and renamed only when complete, so a
+/// half file is never loaded. As iopath, processes that want the same file at once (the ranks of one host) take a lock file
+/// and download it once. Used by `d2 train` (MODEL.WEIGHTS), `d2 predict --weights` and `d2 convert-model --input`.
 /// </summary>
 public sealed class RemoteWeights
 {
@@ -24,20 +25,30 @@ public sealed class RemoteWeights
     public const string FvcoreCacheVariable = "FVCORE_CACHE";
     /// <summary>Retries after a failed or cut download (each resumes where the last stopped); 4 when unset, 0 fails at once.</summary>
     public const string RetriesVariable = "D2_DOWNLOAD_RETRIES";
+    /// <summary>Seconds a download may wait for a connection, an answer or its next bytes before that attempt fails; 60 when unset.</summary>
+    public const string TimeoutVariable = "D2_DOWNLOAD_TIMEOUT";
     public const string ModelZooPrefix = "detectron2://";
     public const string DefaultModelZooUrl = "https://dl.fbaipublicfiles.com/detectron2/";
     const string PartialSuffix = ".partial";
+    const string LockSuffix = ".lock";
 
     readonly string _cacheDirectory;
     readonly TextWriter _log;
     readonly HttpMessageHandler? _handler;
     readonly ResiliencePipeline _retry;
+    readonly TimeSpan _timeout;
+    readonly string _setting;
 
     /// <param name="cacheDirectory">null: <see cref="DefaultCacheDirectory"/></param>
     /// <param name="retryDelay">first retry delay (doubles per attempt); 1 s when null</param>
-    public RemoteWeights(TextWriter log, string? cacheDirectory = null, HttpMessageHandler? handler = null, TimeSpan? retryDelay = null, int? maxRetries = null)
+    /// <param name="setting">what named the URL, for messages: MODEL.WEIGHTS (a training job) or a command's option</param>
+    public RemoteWeights(TextWriter log, string? cacheDirectory = null, HttpMessageHandler? handler = null, TimeSpan? retryDelay = null, int? maxRetries = null,
+        string setting = "MODEL.WEIGHTS")
     {
         _log = log;
+        _setting = setting;
+        _timeout = TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable(TimeoutVariable), CultureInfo.InvariantCulture, out var seconds)
+            && seconds > 0 ? seconds : 60);
         _cacheDirectory = Path.GetFullPath(cacheDirectory ?? DefaultCacheDirectory());
         _handler = handler;
         var retries = maxRetries ?? (int.TryParse(Environment.GetEnvironmentVariable(RetriesVariable), CultureInfo.InvariantCulture, out var fromEnvironment)
@@ -45,9 +56,11 @@ public sealed class RemoteWeights
         // Polly's retry needs at least one attempt; 0 means fail at once.
         _retry = retries == 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
-            // Transport failures and cut or short bodies are retried (the next attempt resumes); HTTP errors such as 404 are not.
+            // Transport failures, stalls and cut or short bodies are retried (the next attempt resumes); HTTP errors such as
+            // 404 are not, nor S3's answers (the SDK already retried throttling and 5xx with its own backoff).
             ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>(e => e.StatusCode is null || (int)e.StatusCode >= 500)
-                .Handle<IOException>().Handle<TaskCanceledException>(),
+                .Handle<IOException>().Handle<TaskCanceledException>().Handle<TimeoutException>()
+                .Handle<Amazon.Runtime.AmazonClientException>(e => !e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)),
             MaxRetryAttempts = retries,
             Delay = retryDelay ?? TimeSpan.FromSeconds(1),
             BackoffType = DelayBackoffType.Exponential,
@@ -85,7 +98,7 @@ public sealed class RemoteWeights
         var uri = new Uri(url);
         var relative = uri.Scheme == "s3" ? "s3/" + uri.Host + uri.AbsolutePath : Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
         if (relative.Length == 0 || relative.EndsWith('/') || relative.Split('/').Any(part => part == ".."))
-            throw new WeightsUnavailableException($"MODEL.WEIGHTS '{url}' does not name a file.");
+            throw new WeightsUnavailableException($"{_setting} '{url}' does not name a file.");
         return Path.Combine(_cacheDirectory, relative.Replace('/', Path.DirectorySeparatorChar));
     }
 
@@ -98,6 +111,8 @@ public sealed class RemoteWeights
         if (path.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
             return new Uri(path).LocalPath;
         var url = ExpandModelZoo(path);
+        var isS3 = url.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
+        var s3Object = isS3 ? S3Objects.Parse(url, _setting) : default;
         var cached = CachePath(url);
         if (File.Exists(cached))
         {
@@ -105,31 +120,64 @@ public sealed class RemoteWeights
             return cached;
         }
         Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
-        _log.WriteLine($"Downloading {url} to {cached}");
         try
         {
-            var isS3 = url.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
-            _retry.ExecuteAsync(token => new ValueTask(isS3 ? DownloadS3(url, cached, token) : DownloadHttp(url, cached, token)), cancellationToken)
-                .AsTask().GetAwaiter().GetResult();
+            using (AcquireLock(cached + LockSuffix, cancellationToken))
+            {
+                // Another process (a rank beside this one) may have fetched it while this one waited for the lock.
+                if (File.Exists(cached))
+                {
+                    _log.WriteLine($"Using cached {cached} for {path} (downloaded by another process)");
+                    return cached;
+                }
+                _log.WriteLine($"Downloading {url} to {cached}");
+                var resume = new S3Resume();
+                _retry.ExecuteAsync(token => new ValueTask(isS3 ? DownloadS3(s3Object.Bucket, s3Object.Key, cached, resume, token) : DownloadHttp(url, cached, token)),
+                    cancellationToken).AsTask().GetAwaiter().GetResult();
+            }
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or Amazon.Runtime.AmazonServiceException
-                                      or Amazon.Runtime.AmazonClientException
-                                      && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or TimeoutException
+                                      or Amazon.Runtime.AmazonClientException or Amazon.Runtime.AmazonServiceException
+                                  && !cancellationToken.IsCancellationRequested)
         {
             var file = Path.GetFileName(cached);
-            throw new WeightsUnavailableException(
-                $"Could not download MODEL.WEIGHTS {path} ({url}): {e.Message}. Without network access, give the file to the job: "
-                + $"on SageMaker add a 'model' channel holding {file} and set MODEL.WEIGHTS /opt/ml/input/data/model/{file}; "
-                + $"locally set MODEL.WEIGHTS to the file's path, or put it at {cached}.", e);
+            var cause = (isS3 ? S3Objects.Describe(e, s3Object.Bucket, s3Object.Key) : null) ?? e.Message;
+            var remedy = _setting == "MODEL.WEIGHTS"
+                ? $"Without network access, give the file to the job: on SageMaker add a 'model' channel holding {file} and set "
+                  + $"MODEL.WEIGHTS /opt/ml/input/data/model/{file}; locally set MODEL.WEIGHTS to the file's path, or put it at {cached}."
+                : $"Without network access, give {_setting} the file's path, or put it at {cached}.";
+            throw new WeightsUnavailableException($"Could not download {_setting} {path}{(url == path ? "" : $" ({url})")}: {cause.TrimEnd('.')}. {remedy}", e);
         }
         return cached;
+    }
+
+    /// <summary>An exclusive lock on <paramref name="path"/> (flock on Unix; released if the holder dies), waited for in 0.2 s steps.</summary>
+    FileStream AcquireLock(string path, CancellationToken token)
+    {
+        var announced = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                if (!announced)
+                    _log.WriteLine($"Waiting for another process downloading to {path[..^LockSuffix.Length]}");
+                announced = true;
+                token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
+                token.ThrowIfCancellationRequested();
+            }
+        }
     }
 
     async Task DownloadHttp(string url, string cached, CancellationToken token)
     {
         var partial = cached + PartialSuffix;
         using var client = _handler is null ? new HttpClient() : new HttpClient(_handler, disposeHandler: false);
-        client.Timeout = Timeout.InfiniteTimeSpan;
+        // Bounds the wait for the answer's headers; the body's reads are bounded one by one in CopyBody.
+        client.Timeout = _timeout;
         var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (have > 0)
@@ -158,14 +206,83 @@ public sealed class RemoteWeights
             mode = FileMode.Create;
         }
         await using (var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false))
+            await CopyBody(body, partial, mode, have, total, token).ConfigureAwait(false);
+        var size = new FileInfo(partial).Length;
+        File.Move(partial, cached, overwrite: true);
+        _log.WriteLine(Progress(size, total) + " done");
+    }
+
+    /// <summary>What a cut S3 download resumes from: the object's ETag, so a later attempt appends only to the same object.</summary>
+    sealed class S3Resume
+    {
+        public string? ETag;
+    }
+
+    async Task DownloadS3(string bucket, string key, string cached, S3Resume resume, CancellationToken token)
+    {
+        var partial = cached + PartialSuffix;
+        // A .partial left by another process has no known ETag, so it is not resumed.
+        var have = resume.ETag is not null && File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        using var s3 = S3Objects.CreateClient(_timeout);
+        Amazon.S3.Model.GetObjectResponse answer;
+        try
+        {
+            answer = await S3Objects.GetAsync(s3, bucket, key, have, resume.ETag, token).ConfigureAwait(false);
+        }
+        catch (Amazon.S3.AmazonS3Exception e) when (have > 0 && e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            resume.ETag = null;
+            File.Delete(partial);
+            throw new IOException($"the object changed or shrank since the download began (S3 answered {(int)e.StatusCode}); restarting the download", e);
+        }
+        using (answer)
+        {
+            long? total;
+            FileMode mode;
+            if (have > 0 && answer.HttpStatusCode == HttpStatusCode.PartialContent)
+            {
+                total = have + answer.Headers.ContentLength;
+                mode = FileMode.Append;
+                _log.WriteLine($"Resuming at {Megabytes(have)} MB");
+            }
+            else
+            {
+                total = answer.Headers.ContentLength;
+                have = 0;
+                mode = FileMode.Create;
+            }
+            resume.ETag = answer.ETag;
+            await CopyBody(answer.ResponseStream, partial, mode, have, total, token).ConfigureAwait(false);
+        }
+        var size = new FileInfo(partial).Length;
+        File.Move(partial, cached, overwrite: true);
+        _log.WriteLine(Progress(size, null) + " done");
+    }
+
+    /// <summary>Appends <paramref name="body"/> to <paramref name="partial"/> (or creates it), reporting progress every 2 s; a
+    /// read that waits longer than the timeout, or a body shorter than <paramref name="total"/>, fails the attempt as an IOException.</summary>
+    async Task CopyBody(Stream body, string partial, FileMode mode, long have, long? total, CancellationToken token)
+    {
         await using (var file = new FileStream(partial, mode, FileAccess.Write, FileShare.None, 1 << 16))
         {
             var buffer = new byte[1 << 16];
             var clock = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
-            int read;
-            while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(token);
+            while (true)
             {
+                stall.CancelAfter(_timeout);
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    throw new IOException($"no data arrived for {_timeout.TotalSeconds:0.#} s ({TimeoutVariable}) after {Megabytes(have)} MB");
+                }
+                if (read == 0)
+                    break;
                 await file.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                 have += read;
                 if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(2))
@@ -178,37 +295,6 @@ public sealed class RemoteWeights
         var size = new FileInfo(partial).Length;
         if (total is { } expected && size != expected)
             throw new IOException($"the download stopped at {size} of {expected} bytes");
-        File.Move(partial, cached, overwrite: true);
-        _log.WriteLine(Progress(size, total) + " done");
-    }
-
-    async Task DownloadS3(string url, string cached, CancellationToken token)
-    {
-        // AWSSDK.S3 with AWSSDK.Core's credential chain: in a SageMaker job the execution role's credentials come from
-        // the container's credential endpoint or the instance metadata, which the SDK reads (and refreshes) itself.
-        var (bucket, key) = ParseS3(url);
-        var config = new AmazonS3Config();
-        // AWS_REGION (SageMaker sets it in the container), else AWS_DEFAULT_REGION, else the SDK's chain (profile, instance metadata).
-        var region = Environment.GetEnvironmentVariable("AWS_REGION") is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION");
-        if (!string.IsNullOrEmpty(region))
-            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
-        using var s3 = new AmazonS3Client(config);
-        using var answer = await s3.GetObjectAsync(bucket, key, token).ConfigureAwait(false);
-        // Written under a temporary name and renamed, so the cache never holds a half object either.
-        var partial = cached + PartialSuffix;
-        await answer.WriteResponseStreamToFileAsync(partial, false, token).ConfigureAwait(false);
-        File.Move(partial, cached, overwrite: true);
-        _log.WriteLine(Progress(new FileInfo(cached).Length, null) + " done");
-    }
-
-    /// <summary><c>s3://bucket/key</c> as its bucket and key (the key as written, not unescaped).</summary>
-    static (string Bucket, string Key) ParseS3(string url)
-    {
-        var rest = url["s3://".Length..];
-        var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0 || slash == rest.Length - 1)
-            throw new WeightsUnavailableException($"MODEL.WEIGHTS '{url}' does not name an S3 object (s3://bucket/key).");
-        return (rest[..slash], rest[(slash + 1)..]);
     }
 
     static string Progress(long have, long? total) => total is { } t and > 0
