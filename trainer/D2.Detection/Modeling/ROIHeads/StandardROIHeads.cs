@@ -181,12 +181,54 @@ public sealed class StandardROIHeads : ROIHeads
 
     private void ForwardMaskInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> instances)
     {
+        var levels = _maskInFeatures.Select(f => features[f]).ToList();
+        if (levels[0].device_type != TorchSharp.DeviceType.CPU)
+        {
+            ForwardMaskInference(levels, instances);
+            return;
+        }
+        // On the CPU, image by image and in chunks of ROIs whose largest activation stays under MaskChunkBytes: glibc
+        // maps every block above its mmap threshold (32 MiB at most) afresh and faults it in page by page on each pass, and
+        // a batch's whole mask head at once (8 images x 100 detections: an 80 MiB deconv output even at 32 channels) ran
+        // 10-25x slower per image than one image alone (README, serving section). Each image then also gets the same
+        // shapes, and so the same mask logits, as when it runs alone. A GPU keeps Detectron2's one pass over the batch.
+        var chunkRows = MaskChunkRows(levels[0].shape[1]);
+        for (var i = 0; i < instances.Count; i++)
+            ForwardMaskInference(levels.Select(l => l.narrow(0, i, 1)).ToList(), [instances[i]], chunkRows);
+    }
+
+    /// <summary>The activation budget of one mask-head chunk on the CPU: well under glibc's largest mmap threshold (32 MiB).</summary>
+    internal const long MaskChunkBytes = 16L << 20;
+
+    // The largest activation of one ROI in the mask head: its widest layer at the upsampled size (2 x the pooled size, as
+    // Detectron2's conv-upsample head has), or the pooled features' channels for another head.
+    private int MaskChunkRows(long pooledChannels)
+    {
+        var channels = _maskHead is MaskRCNNConvUpsampleHead head ? Math.Max(head.WidestChannels, pooledChannels) : pooledChannels;
+        var side = 2L * _maskPooler!.OutputSize;
+        return (int)Math.Max(1, MaskChunkBytes / (channels * side * side * sizeof(float)));
+    }
+
+    /// <param name="levels">the mask pooler's feature maps of these images</param>
+    /// <param name="chunkRows">ROIs per mask-head pass; all at once when null</param>
+    private void ForwardMaskInference(IReadOnlyList<Tensor> levels, IReadOnlyList<Instances> instances, int? chunkRows = null)
+    {
+        using var scope = NewDisposeScope();
         Tensor maskFeatures, logits;
         using (StageProfile.Measure("mask_head.pooler"))
-            maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
+            maskFeatures = _maskPooler!.forward(levels, instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
         using (StageProfile.Measure("mask_head.layers"))
-            logits = _maskHead!.forward(maskFeatures);
+        {
+            var rows = maskFeatures.shape[0];
+            logits = chunkRows is not { } chunk || rows <= chunk
+                ? _maskHead!.forward(maskFeatures)
+                : cat(Enumerable.Range(0, (int)((rows + chunk - 1) / chunk))
+                    .Select(k => _maskHead!.forward(maskFeatures.narrow(0, k * (long)chunk, Math.Min(chunk, rows - k * (long)chunk)))).ToList(), 0);
+        }
         using var stage = StageProfile.Measure("mask_head.inference");
         MaskRCNNInference.Apply(logits, instances);
+        foreach (var instance in instances)
+            if (instance.Has("pred_masks"))
+                instance.Get<Tensor>("pred_masks").MoveToOuterDisposeScope();
     }
 }
