@@ -192,7 +192,7 @@ public sealed class StandardROIHeads : ROIHeads
         // a batch's whole mask head at once (8 images x 100 detections: an 80 MiB deconv output even at 32 channels) ran
         // 10-25x slower per image than one image alone (README, serving section). Each image then also gets the same
         // shapes, and so the same mask logits, as when it runs alone. A GPU keeps Detectron2's one pass over the batch.
-        var chunkRows = MaskChunkRows(levels[0].shape[1]);
+        var chunkRows = MaskChunkRows ?? RowsUnder(MaskChunkBytes, levels[0].shape[1]);
         for (var i = 0; i < instances.Count; i++)
             ForwardMaskInference(levels.Select(l => l.narrow(0, i, 1)).ToList(), [instances[i]], chunkRows);
     }
@@ -200,13 +200,16 @@ public sealed class StandardROIHeads : ROIHeads
     /// <summary>The activation budget of one mask-head chunk on the CPU: well under glibc's largest mmap threshold (32 MiB).</summary>
     internal const long MaskChunkBytes = 16L << 20;
 
+    /// <summary>ROIs per mask-head pass on the CPU; null: as many as keep the largest activation under <see cref="MaskChunkBytes"/> (tests set it).</summary>
+    internal int? MaskChunkRows { get; set; }
+
     // The largest activation of one ROI in the mask head: its widest layer at the upsampled size (2 x the pooled size, as
     // Detectron2's conv-upsample head has), or the pooled features' channels for another head.
-    private int MaskChunkRows(long pooledChannels)
+    private int RowsUnder(long bytes, long pooledChannels)
     {
         var channels = _maskHead is MaskRCNNConvUpsampleHead head ? Math.Max(head.WidestChannels, pooledChannels) : pooledChannels;
         var side = 2L * _maskPooler!.OutputSize;
-        return (int)Math.Max(1, MaskChunkBytes / (channels * side * side * sizeof(float)));
+        return (int)Math.Max(1, bytes / (channels * side * side * sizeof(float)));
     }
 
     /// <param name="levels">the mask pooler's feature maps of these images</param>
