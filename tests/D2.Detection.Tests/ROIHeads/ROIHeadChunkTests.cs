@@ -7,11 +7,11 @@ using static TorchSharp.torch;
 namespace D2.Detection.Tests.ROIHeads;
 
 /// <summary>
-/// On the CPU the mask head runs image by image, in chunks of ROIs (a batch's whole mask head at once made activations
-/// that glibc maps and faults in afresh on every pass): a batch still gives each image what it gets alone, and the chunk
-/// size changes no result beyond float rounding.
+/// On the CPU the box and mask heads run image by image, in chunks of ROIs (a batch's whole mask head at once made
+/// activations that glibc maps and faults in afresh on every pass): a batch still gives each image what it gets alone,
+/// and the chunk size changes no result beyond float rounding.
 /// </summary>
-public class BatchedMaskHeadTests
+public class ROIHeadChunkTests
 {
     // The serving bound for batched against one-by-one answers (README, serving section): the backbone's convolutions round
     // differently for a batch of 2 than for 1; the mask head itself now sees the same shapes either way.
@@ -78,6 +78,26 @@ public class BatchedMaskHeadTests
             // The box head is not chunked: the same boxes to the bit, so the masks differ only by the convolutions' rounding.
             Assert.That(Floats(chunked[i].Get<Boxes>("pred_boxes").Tensor), Is.EqualTo(Floats(whole[i].Get<Boxes>("pred_boxes").Tensor)));
             Assert.That(MaxDifference(chunked[i].Get<Tensor>("pred_masks"), whole[i].Get<Tensor>("pred_masks")), Is.LessThanOrEqualTo(1e-5), $"image {i}: soft masks");
+        }
+    }
+
+    [Test]
+    public void Chunks_of_proposals_give_the_detections_of_one_pass()
+    {
+        using var model = Model();
+        using var scope = NewDisposeScope();
+        var heads = (StandardROIHeads)model.ROIHeads;
+        var inputs = TwoImages();
+        heads.BoxChunkRows = int.MaxValue;
+        var whole = model.Inference(inputs, doPostprocess: false);
+        heads.BoxChunkRows = 13; // 300 proposals per image: 24 chunks, the last one short
+        var chunked = model.Inference(inputs, doPostprocess: false);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            Assert.That(chunked[i].Length, Is.EqualTo(whole[i].Length), $"image {i}: instance count");
+            Assert.That(chunked[i].Get<Tensor>("pred_classes").data<long>().ToArray(), Is.EqualTo(whole[i].Get<Tensor>("pred_classes").data<long>().ToArray()));
+            Assert.That(MaxDifference(chunked[i].Get<Tensor>("scores"), whole[i].Get<Tensor>("scores")), Is.LessThanOrEqualTo(1e-5), $"image {i}: scores");
+            Assert.That(MaxDifference(chunked[i].Get<Boxes>("pred_boxes").Tensor, whole[i].Get<Boxes>("pred_boxes").Tensor), Is.LessThanOrEqualTo(1e-4), $"image {i}: boxes");
         }
     }
 }
