@@ -182,11 +182,16 @@ public sealed class StandardROIHeads : ROIHeads
     /// <param name="boxes">one (R, 4) tensor per image of <paramref name="levels"/></param>
     private (Tensor Scores, Tensor Deltas) PredictBoxes(IReadOnlyList<Tensor> levels, params IReadOnlyList<Tensor> boxes)
     {
+        // Each chunk's pooled features are freed before the next chunk pools, so the heap reuses one chunk's blocks.
+        using var scope = NewDisposeScope();
         Tensor boxFeatures;
         using (StageProfile.Measure("box_head.pooler"))
             boxFeatures = _boxPooler.forward(levels, boxes);
         using (StageProfile.Measure("box_head.layers"))
-            return _boxPredictor.forward(_boxHead.forward(boxFeatures));
+        {
+            var (scores, deltas) = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+            return (scores.MoveToOuterDisposeScope(), deltas.MoveToOuterDisposeScope());
+        }
     }
 
     private Dictionary<string, Tensor> ForwardMaskTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals)
@@ -215,8 +220,8 @@ public sealed class StandardROIHeads : ROIHeads
         // On the CPU, image by image and in chunks of ROIs whose largest activation stays under ChunkBytes: glibc
         // maps every block above its mmap threshold (32 MiB at most) afresh and faults it in page by page on each pass, and
         // a batch's whole mask head at once (8 images x 100 detections: an 80 MiB deconv output even at 32 channels) ran
-        // 10-25x slower per image than one image alone (README, serving section). Each image then also gets the same
-        // shapes, and so the same mask logits, as when it runs alone. A GPU keeps Detectron2's one pass over the batch.
+        // 6-24x slower per image than one image alone (README, serving section). Each image's mask head then also sees the
+        // shapes it sees when the image runs alone. A GPU keeps Detectron2's one pass over the batch.
         var chunkRows = MaskChunkRows ?? RowsUnder(ChunkBytes, levels[0].shape[1]);
         for (var i = 0; i < instances.Count; i++)
             ForwardMaskInference(levels.Select(l => l.narrow(0, i, 1)).ToList(), [instances[i]], chunkRows);
