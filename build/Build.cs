@@ -27,7 +27,7 @@ public sealed class Build : BuildBase
     [Parameter("Test filter passed to dotnet test --filter, e.g. FullyQualifiedName~ROIAlign")]
     public string? TestFilter;
 
-    [Parameter("Bench filter: a BenchmarkDotNet filter such as *NMS*, or memory / trainloop / serving / allreduce / coco-scale / roialign-peak for that check alone (default: everything)")]
+    [Parameter("Bench filter: a BenchmarkDotNet filter such as *NMS*, or memory / trainloop / serving / batching / allreduce / coco-scale / roialign-peak for that check alone (default: everything)")]
     public string? BenchFilter;
 
     [Parameter("Bench: run only the side-by-side comparison with this peer (torchvision: Debian's python3-torch/python3-torchvision, installed when missing and root)")]
@@ -256,7 +256,7 @@ public sealed class Build : BuildBase
         });
 
     /// <summary>Checks of tests/D2.Benchmarks that run as their own command rather than as BenchmarkDotNet benchmarks.</summary>
-    static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "allreduce", "coco-scale", "roialign-peak"];
+    static readonly string[] BenchChecks = ["memory", "trainloop", "serving", "batching", "allreduce", "coco-scale", "roialign-peak"];
 
     Target Bench => _ => _
         .Description("Benchmarks against a baseline in the same run (--peer torchvision: only the side-by-side run with torchvision's Mask R-CNN; BenchmarkDotNet, short job: NMS and ROIAlign against their peers, Mask R-CNN R50-FPN speed) the training-loop timing (s/iteration, data_time), memory, serving (overhead over the bare Predictor, batching off vs on) , all-reduce (2 Gloo workers) and coco-scale (COCO-sized json load, loader throughput) checks; reports under artifacts/benchmarks")

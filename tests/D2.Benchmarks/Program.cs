@@ -5,6 +5,7 @@ using D2.Benchmarks;
 // `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
 // `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
+// `... -- batching [THREADS]` splits a batched forward pass of 8 images against 8 single ones by model stage (page faults too).
 // `... -- peer torchvision` runs torchvision's Mask R-CNN (Debian's python3-torch) and ours alternately: ratios, memory, stages.
 // `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes
 // (`coco-scale-load MODE JSON ROOT` is its child process: one load, one process; `coco-scale-write PATH` writes the json alone).
@@ -19,6 +20,8 @@ if (args is ["allreduce", ..])
     return AllReduceCheck.Run();
 if (args is ["serving", ..])
     return ServingCheck.Run();
+if (args is ["batching", ..])
+    return BatchingCheck.Run(args);
 if (args is ["peer", ..])
     return D2.Benchmarks.Peer.PeerCheck.Run(args);
 if (args is ["coco-scale", ..])

@@ -70,7 +70,7 @@ internal static class ServingCheck
                 {
                     using var server = Start(root, batchSize, 5);
                     server.WaitHealthy(http);
-                    throughput[batchSize].Add(Throughput(http, server.Url, image));
+                    throughput[batchSize].Add(Throughput(http, server.Url, image, batchSize));
                 }
             }
             Console.WriteLine($"load average {LoadAverage()}");
@@ -164,10 +164,11 @@ internal static class ServingCheck
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    static double Throughput(HttpClient http, Uri url, byte[] image)
+    static double Throughput(HttpClient http, Uri url, byte[] image, int batchSize)
     {
         // Warm-up at the same concurrency, then 8 clients x Requests / 4 each.
         Task.WaitAll(Enumerable.Range(0, 8).Select(_ => Invoke(http, url, image)));
+        var before = http.GetStringAsync(new Uri(url, "metrics")).GetAwaiter().GetResult();
         var clock = Stopwatch.StartNew();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         Task.WaitAll(Enumerable.Range(0, 8).Select(async _ =>
@@ -184,11 +185,27 @@ internal static class ServingCheck
                 }
             }
         }));
-        var rate = 8 * (Requests / 4) / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed.TotalSeconds;
+        var rate = 8 * (Requests / 4) / elapsed;
+        Console.WriteLine($"8 clients, D2_MAX_BATCH_SIZE {batchSize}: {rate:F2} requests/s");
+        PrintPipeline(before, http.GetStringAsync(new Uri(url, "metrics")).GetAwaiter().GetResult(), elapsed);
         // A failed request is reported, not allowed to end the run (the rate then counts it as served).
         if (!failures.IsEmpty)
             Console.WriteLine($"  {failures.Count} of {8 * (Requests / 4)} requests failed; the first: {failures.First()[..Math.Min(400, failures.First().Length)]}");
         return rate;
+    }
+
+    /// <summary>How the model thread spent a throughput run (the server's /metrics before and after it): passes, images per
+    /// pass, the share of the run the model was busy, and each request's mean decode, queue wait and encode.</summary>
+    static void PrintPipeline(string before, string after, double elapsedSeconds)
+    {
+        double Delta(string series) => Metric(after, series) - Metric(before, series);
+        var passes = Delta("d2_batch_size_count");
+        var requests = Delta("d2_request_stage_seconds_count{stage=\"queue\"}");
+        double Mean(string stage) => Delta($"d2_request_stage_seconds_sum{{stage=\"{stage}\"}}") / requests * 1000;
+        Console.WriteLine($"  {passes} passes, {Delta("d2_batch_size_sum") / passes:F2} images per pass, {Delta("d2_model_seconds_sum") / passes * 1000:F1} ms per pass, " +
+            $"model busy {Delta("d2_model_seconds_sum") / elapsedSeconds:P0} of the run; per request: decode {Mean("decode"):F1} ms, queue {Mean("queue"):F1} ms, " +
+            $"resume {Mean("resume"):F1} ms, encode {Mean("encode"):F1} ms; load average {LoadAverage()}");
     }
 
     /// <returns>the answer and its Server-Timing durations (ms) by name</returns>

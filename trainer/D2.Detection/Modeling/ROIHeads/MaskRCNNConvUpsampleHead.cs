@@ -82,6 +82,9 @@ public sealed class MaskRCNNConvUpsampleHead : nn.Module<Tensor, Tensor>
         return FromConfig(cfg, inputShape.Channels);
     }
 
+    /// <summary>The most channels of any layer's output (the convs, the deconv, the predictor).</summary>
+    public long WidestChannels => _convs.Select(c => c.OutChannels).Append(_deconv.out_channels).Append(_predictor.OutChannels).Max();
+
     /// <summary>Number of mask channels: K, or 1 when class-agnostic.</summary>
     public long NumMaskChannels => _predictor.OutChannels;
 

@@ -154,14 +154,44 @@ public sealed class StandardROIHeads : ROIHeads
 
     private List<Instances> ForwardBoxInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals, InferenceTrace? trace)
     {
-        Tensor boxFeatures;
-        using (StageProfile.Measure("box_head.pooler"))
-            boxFeatures = _boxPooler.forward(_boxInFeatures.Select(f => features[f]).ToList(), proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
+        var levels = _boxInFeatures.Select(f => features[f]).ToList();
+        var boxes = proposals.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList();
         (Tensor, Tensor) predictions;
-        using (StageProfile.Measure("box_head.layers"))
-            predictions = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+        // On the CPU, image by image in chunks of proposals, as the mask head (ForwardMaskInference): Detectron2's 1000
+        // proposals of 256 channels pool to 50 MB per image, above glibc's mmap threshold.
+        if (levels[0].device_type == TorchSharp.DeviceType.CPU && boxes.Any(b => b.shape[0] > 0))
+        {
+            var rows = BoxChunkRows ?? (int)Math.Max(1, ChunkBytes / (levels[0].shape[1] * _boxPooler.OutputSize * _boxPooler.OutputSize * sizeof(float)));
+            var chunks = new List<(Tensor Scores, Tensor Deltas)>();
+            for (var i = 0; i < boxes.Count; i++)
+            {
+                var image = levels.Select(l => l.narrow(0, i, 1)).ToList();
+                for (long start = 0; start < boxes[i].shape[0]; start += rows)
+                    chunks.Add(PredictBoxes(image, boxes[i].narrow(0, start, Math.Min(rows, boxes[i].shape[0] - start))));
+            }
+            predictions = (cat(chunks.Select(c => c.Scores).ToList(), 0), cat(chunks.Select(c => c.Deltas).ToList(), 0));
+        }
+        else
+        {
+            predictions = PredictBoxes(levels, boxes);
+        }
         using var stage = StageProfile.Measure("box_head.inference");
         return _boxPredictor.Inference(predictions, proposals, trace);
+    }
+
+    /// <param name="boxes">one (R, 4) tensor per image of <paramref name="levels"/></param>
+    private (Tensor Scores, Tensor Deltas) PredictBoxes(IReadOnlyList<Tensor> levels, params IReadOnlyList<Tensor> boxes)
+    {
+        // Each chunk's pooled features are freed before the next chunk pools, so the heap reuses one chunk's blocks.
+        using var scope = NewDisposeScope();
+        Tensor boxFeatures;
+        using (StageProfile.Measure("box_head.pooler"))
+            boxFeatures = _boxPooler.forward(levels, boxes);
+        using (StageProfile.Measure("box_head.layers"))
+        {
+            var (scores, deltas) = _boxPredictor.forward(_boxHead.forward(boxFeatures));
+            return (scores.MoveToOuterDisposeScope(), deltas.MoveToOuterDisposeScope());
+        }
     }
 
     private Dictionary<string, Tensor> ForwardMaskTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals)
@@ -181,12 +211,60 @@ public sealed class StandardROIHeads : ROIHeads
 
     private void ForwardMaskInference(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> instances)
     {
+        var levels = _maskInFeatures.Select(f => features[f]).ToList();
+        if (levels[0].device_type != TorchSharp.DeviceType.CPU)
+        {
+            ForwardMaskInference(levels, instances);
+            return;
+        }
+        // On the CPU, image by image and in chunks of ROIs whose largest activation stays under ChunkBytes: glibc
+        // maps every block above its mmap threshold (32 MiB at most) afresh and faults it in page by page on each pass, and
+        // a batch's whole mask head at once (8 images x 100 detections: an 80 MiB deconv output even at 32 channels) ran
+        // 6-24x slower per image than one image alone (README, serving section). Each image's mask head then also sees the
+        // shapes it sees when the image runs alone. A GPU keeps Detectron2's one pass over the batch.
+        var chunkRows = MaskChunkRows ?? RowsUnder(ChunkBytes, levels[0].shape[1]);
+        for (var i = 0; i < instances.Count; i++)
+            ForwardMaskInference(levels.Select(l => l.narrow(0, i, 1)).ToList(), [instances[i]], chunkRows);
+    }
+
+    /// <summary>The activation budget of one box- or mask-head chunk on the CPU: well under glibc's largest mmap threshold (32 MiB).</summary>
+    internal const long ChunkBytes = 16L << 20;
+
+    /// <summary>ROIs per mask-head pass on the CPU; null: as many as keep the largest activation under <see cref="ChunkBytes"/> (tests set it).</summary>
+    internal int? MaskChunkRows { get; set; }
+
+    /// <summary>Proposals per box-head pass on the CPU; null: as many as keep the pooled features under <see cref="ChunkBytes"/> (tests set it).</summary>
+    internal int? BoxChunkRows { get; set; }
+
+    // The largest activation of one ROI in the mask head: its widest layer at the upsampled size (2 x the pooled size, as
+    // Detectron2's conv-upsample head has), or the pooled features' channels for another head.
+    private int RowsUnder(long bytes, long pooledChannels)
+    {
+        var channels = _maskHead is MaskRCNNConvUpsampleHead head ? Math.Max(head.WidestChannels, pooledChannels) : pooledChannels;
+        var side = 2L * _maskPooler!.OutputSize;
+        return (int)Math.Max(1, bytes / (channels * side * side * sizeof(float)));
+    }
+
+    /// <param name="levels">the mask pooler's feature maps of these images</param>
+    /// <param name="chunkRows">ROIs per mask-head pass; all at once when null</param>
+    private void ForwardMaskInference(IReadOnlyList<Tensor> levels, IReadOnlyList<Instances> instances, int? chunkRows = null)
+    {
+        using var scope = NewDisposeScope();
         Tensor maskFeatures, logits;
         using (StageProfile.Measure("mask_head.pooler"))
-            maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
+            maskFeatures = _maskPooler!.forward(levels, instances.Select(p => p.Get<Boxes>("pred_boxes").Tensor).ToList());
         using (StageProfile.Measure("mask_head.layers"))
-            logits = _maskHead!.forward(maskFeatures);
+        {
+            var rows = maskFeatures.shape[0];
+            logits = chunkRows is not { } chunk || rows <= chunk
+                ? _maskHead!.forward(maskFeatures)
+                : cat(Enumerable.Range(0, (int)((rows + chunk - 1) / chunk))
+                    .Select(k => _maskHead!.forward(maskFeatures.narrow(0, k * (long)chunk, Math.Min(chunk, rows - k * (long)chunk)))).ToList(), 0);
+        }
         using var stage = StageProfile.Measure("mask_head.inference");
         MaskRCNNInference.Apply(logits, instances);
+        foreach (var instance in instances)
+            if (instance.Has("pred_masks"))
+                instance.Get<Tensor>("pred_masks").MoveToOuterDisposeScope();
     }
 }
