@@ -52,9 +52,8 @@ public sealed class ScalarLifetimeAnalyzer : DiagnosticAnalyzer
             var scalar = start.Compilation.GetTypeByMetadataName("TorchSharp.Scalar");
             if (scalar is null)
                 return; // The project does not use TorchSharp.
-            var extensions = start.Compilation.GetTypeByMetadataName("TorchSharp.ScalarExtensionMethods");
             start.RegisterOperationAction(c => AnalyzeConversion(c, scalar), OperationKind.Conversion);
-            start.RegisterOperationAction(c => AnalyzeInvocation(c, extensions), OperationKind.Invocation);
+            start.RegisterOperationAction(c => AnalyzeInvocation(c, scalar), OperationKind.Invocation);
             start.RegisterOperationAction(c => ReportHidden(c, ((IBinaryOperation)c.Operation).OperatorMethod), OperationKind.Binary);
             start.RegisterOperationAction(c => ReportHidden(c, ((ICompoundAssignmentOperation)c.Operation).OperatorMethod), OperationKind.CompoundAssignment);
             start.RegisterOperationAction(c => ReportHidden(c, ((IUnaryOperation)c.Operation).OperatorMethod), OperationKind.Unary);
@@ -73,12 +72,12 @@ public sealed class ScalarLifetimeAnalyzer : DiagnosticAnalyzer
             context.ReportDiagnostic(Diagnostic.Create(UnheldScalar, conversion.Syntax.GetLocation(), Describe(conversion.Operand)));
     }
 
-    private static void AnalyzeInvocation(OperationAnalysisContext context, INamedTypeSymbol? extensions)
+    /// <summary>A TorchSharp method returning a Scalar (x.ToScalar(), t.ToScalar()) makes one the caller must hold.</summary>
+    private static void AnalyzeInvocation(OperationAnalysisContext context, INamedTypeSymbol scalar)
     {
         var invocation = (IInvocationOperation)context.Operation;
         var method = invocation.TargetMethod;
-        if (extensions is not null && SymbolEqualityComparer.Default.Equals(method.ContainingType, extensions)
-            && method.ReturnType.Name == "Scalar")
+        if (SymbolEqualityComparer.Default.Equals(method.ReturnType, scalar) && method.ContainingAssembly?.Name == "TorchSharp")
         {
             if (!IsHeld(invocation))
                 context.ReportDiagnostic(Diagnostic.Create(UnheldScalar, invocation.Syntax.GetLocation(), $"{method.Name}()"));

@@ -6,8 +6,9 @@ namespace D2.Analyzers.Tests;
 
 /// <summary>
 /// Finds TorchSharp's public members that make a Scalar they do not keep alive, from the loaded TorchSharp's IL: every
-/// method that calls Scalar's implicit conversions or ToScalar and never Scalar.Dispose, every TorchSharp method that
-/// calls one of those, and the constructors and factories of types whose virtual overrides are among them (a call
+/// method that makes a Scalar (its constructor, or a method returning one: implicit conversions, ToScalar) without
+/// returning it and never calls Scalar.Dispose, every TorchSharp method that
+/// calls one of those, and the constructors and factories of types (and their subclasses) whose virtual overrides are among them (a call
 /// through the base's slot, such as optimizer.step(), cannot be seen at the call site). Returns documentation ids, the
 /// analyzer's HiddenScalarMembers.txt.
 /// </summary>
@@ -30,16 +31,19 @@ static class HiddenScalarScan
             if (callers.TryGetValue(queue.Dequeue(), out var list))
                 foreach (var caller in list.Where(c => !IsCreation(c) && hazard.Add(c)))
                     queue.Enqueue(caller);
-        var carriers = hazard.OfType<MethodInfo>().Where(m => m.IsVirtual && m.GetBaseDefinition() != m).Select(m => m.DeclaringType!).ToHashSet();
+        var overriders = hazard.OfType<MethodInfo>().Where(m => m.IsVirtual && m.GetBaseDefinition() != m).Select(m => m.DeclaringType!).ToList();
+        // BatchNorm.forward makes the Scalar; nn.BatchNorm2d() returns its subclass.
+        var carriers = torchSharp.GetTypes().Where(t => overriders.Any(o => t == o || t.IsSubclassOf(o))).ToHashSet();
         foreach (var m in methods)
             if (m is ConstructorInfo c && carriers.Contains(c.DeclaringType!) || m is MethodInfo { IsStatic: true } f && carriers.Contains(f.ReturnType))
                 hazard.Add(m);
         return new SortedSet<string>(hazard.Where(IsVisible).Select(DocumentationId), StringComparer.Ordinal);
     }
 
+    /// <summary>Scalar's constructor, or a TorchSharp method that hands a new Scalar to its caller (implicit conversions, ToScalar).</summary>
     static bool IsCreation(MethodBase m) =>
-        m.DeclaringType?.FullName == "TorchSharp.Scalar" && m.Name == "op_Implicit"
-        || m.DeclaringType?.FullName == "TorchSharp.ScalarExtensionMethods" && m.Name is "ToScalar" or "ToBFloat16Scalar";
+        m.DeclaringType?.Assembly == typeof(TorchSharp.Scalar).Assembly
+        && (m is ConstructorInfo && m.DeclaringType.FullName == "TorchSharp.Scalar" || m is MethodInfo { ReturnType.FullName: "TorchSharp.Scalar" });
 
     static bool IsScalarDispose(MethodBase m) => m.DeclaringType?.FullName == "TorchSharp.Scalar" && m.Name == "Dispose";
 
