@@ -65,9 +65,13 @@ public sealed class ScalarLifetimeAnalyzer : DiagnosticAnalyzer
     private static void AnalyzeConversion(OperationAnalysisContext context, INamedTypeSymbol scalar)
     {
         var conversion = (IConversionOperation)context.Operation;
-        if (conversion.OperatorMethod is not { } method || !SymbolEqualityComparer.Default.Equals(method.ContainingType, scalar)
-            || !SymbolEqualityComparer.Default.Equals(conversion.Type, scalar))
+        if (conversion.OperatorMethod is not { } method)
             return;
+        if (!SymbolEqualityComparer.Default.Equals(method.ContainingType, scalar) || !SymbolEqualityComparer.Default.Equals(conversion.Type, scalar))
+        {
+            ReportHidden(context, method); // (double)tensor reads the value through a Scalar it drops
+            return;
+        }
         if (!IsHeld(conversion))
             context.ReportDiagnostic(Diagnostic.Create(UnheldScalar, conversion.Syntax.GetLocation(), Describe(conversion.Operand)));
     }

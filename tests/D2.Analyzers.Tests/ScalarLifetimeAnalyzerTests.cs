@@ -38,6 +38,9 @@ public class ScalarLifetimeAnalyzerTests
     [TestCase("t.fill_(0); return t;", "D2S001")]
     [TestCase("var o = optim.SGD(new[] { new TorchSharp.Modules.Parameter(t) }, 0.1); return t;", "D2S002")]
     [TestCase("t += u; return t;", "D2S002")]
+    [TestCase("var v = (double)t.sum(); return t;", "D2S002")]
+    [TestCase("var v = t.sum().ToDouble(); return t;", "D2S002")]
+    [TestCase("var s = t.sum().ToScalar(); return t;", "D2S001")]
     public void FlagsTheUnheldAndHiddenScalars(string body, params string[] expected)
     {
         var ids = Analyze(Prelude + body + Epilogue);
@@ -52,6 +55,8 @@ public class ScalarLifetimeAnalyzerTests
     [TestCase("return t * u / u;")]
     [TestCase("return t.sub(Held.Half).clamp(max: Held.Half);")]
     [TestCase("return t.nan_to_num(0.0, 0.0, 0.0);")]
+    [TestCase("var v = t.sum().item<double>(); return t;")]
+    [TestCase("using var s = t.sum().ToScalar(); return t.mul(s);")]
     [TestCase("using Scalar a = 0, b = 3, c = 1; return arange(a, b, c, ScalarType.Int64);")]
     public void AcceptsHeldScalars(string body)
     {
