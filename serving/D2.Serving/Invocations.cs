@@ -6,6 +6,7 @@ using D2.Detection.Structures;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using SkiaSharp;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace D2.Serving;
@@ -256,7 +257,8 @@ internal sealed class Invocations(Predictor predictor, ModelBatcher batcher, Ser
         using var scope = NewDisposeScope();
         var scores = instances.Get<Tensor>("scores");
         // Detectron2's results are sorted by score, highest first, so the first N are the best N.
-        var keep = (scores >= attributes.ScoreThreshold).nonzero().squeeze(1);
+        using var threshold = attributes.ScoreThreshold.ToScalar();
+        var keep = scores.ge(threshold).nonzero().squeeze(1);
         if (attributes.MaxDetections is { } max && keep.shape[0] > max)
             keep = keep[..max];
         var kept = instances.Index(keep);

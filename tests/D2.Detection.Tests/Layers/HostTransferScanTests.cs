@@ -21,6 +21,7 @@ public class HostTransferScanTests
         ["Layers/NMS.cs"] = (1, "the CPU path's categories for the managed kernel (CPU tensors only)"),
         ["Layers/NMSTensorOps.cs"] = (2, "the greedy scan over the packed overlap bits, one sync per NMS as torchvision's CUDA nms; above 5,000 boxes batched NMS reads the category list once and runs per category, as torchvision's batched_nms does on CUDA"),
         ["Layers/ROIAlignTensorOps.cs"] = (1, "one sync per call for the plan (per ROI: level, sample grid, window size, batch-index check), fewer than Detectron2's ROIPooler (one nonzero per level)"),
+        ["Layers/ScalarSafeBatchNorm2d.cs"] = (1, "only with momentum None (cumulative average), as torch's BatchNorm; never with Detectron2's 0.1"),
         ["Structures/Selection.cs"] = (1, "index lists for list-backed fields (polygons)"),
         ["Layers/TensorMemory.cs"] = (1, "the helper behind the listed ToArray call sites (one block copy to the host)"),
         ["Structures/Instances.cs"] = (1, "indexing a host-side field (PolygonMasks are Python lists in Detectron2 too)"),

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Distributed;
@@ -103,7 +104,10 @@ public sealed class GlooProcessGroup : IProcessGroup
         var code = op switch { ReduceOp.Sum or ReduceOp.Avg => 0, ReduceOp.Max => 1, ReduceOp.Min => 2, _ => throw new ArgumentOutOfRangeException(nameof(op)) };
         Check(GlooNative.AllReduceFloat32(Handle, ref MemoryMarshal.GetReference(tensor.bytes), (nuint)tensor.numel(), code, NextTag()), "all-reduce");
         if (op == ReduceOp.Avg)
-            tensor.div_(WorldSize);
+        {
+            using var worldSize = WorldSize.ToScalar();
+            tensor.div_(worldSize);
+        }
     }
 
     public void Broadcast(Tensor tensor, int root = 0)

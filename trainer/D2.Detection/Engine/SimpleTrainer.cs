@@ -6,6 +6,7 @@ using D2.Detection.Distributed;
 using D2.Detection.Modeling;
 using D2.Detection.Solver;
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Engine;
@@ -87,7 +88,7 @@ public class SimpleTrainer : TrainerBase
             var losses = _forward(batch);
             if (losses.Count == 0)
                 throw new InvalidOperationException("The model returned no losses.");
-            var total = losses.Values.Aggregate((a, b) => a + b);
+            var total = losses.Values.Aggregate((a, b) => a.add(b, One));
             WriteMetrics(losses, dataTime);
 
             ZeroGradients();

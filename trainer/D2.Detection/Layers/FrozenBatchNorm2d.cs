@@ -1,4 +1,5 @@
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Layers;
@@ -30,7 +31,8 @@ public sealed class FrozenBatchNorm2d : nn.Module<Tensor, Tensor>
         weight = ones(numFeatures);
         bias = zeros(numFeatures);
         running_mean = zeros(numFeatures);
-        running_var = ones(numFeatures) - eps;
+        using (var epsScalar = eps.ToScalar())
+            running_var = ones(numFeatures).sub(epsScalar);
         register_buffer(nameof(weight), weight);
         register_buffer(nameof(bias), bias);
         register_buffer(nameof(running_mean), running_mean);
@@ -48,11 +50,12 @@ public sealed class FrozenBatchNorm2d : nn.Module<Tensor, Tensor>
         if (x.dim() != 4 || x.shape[1] != NumFeatures)
             throw new ArgumentException($"FrozenBatchNorm2d({NumFeatures}) expects (N, {NumFeatures}, H, W); got shape [{string.Join(", ", x.shape)}].", nameof(x));
         using var scope = NewDisposeScope();
-        var scale = weight * (running_var + Eps).rsqrt();
+        using var eps = Eps.ToScalar();
+        var scale = weight * running_var.add(eps, One).rsqrt();
         var shift = bias - running_mean * scale;
         // Computed in the input's dtype (Detectron2 casts for half-precision inputs).
         // One fused pass (shift + x * scale) instead of a multiply and an add, each over the whole activation.
-        var y = addcmul(shift.to(x.dtype).reshape(1, -1, 1, 1), x, scale.to(x.dtype).reshape(1, -1, 1, 1), 1);
+        var y = addcmul(shift.to(x.dtype).reshape(1, -1, 1, 1), x, scale.to(x.dtype).reshape(1, -1, 1, 1), One);
         return y.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Layers;
@@ -63,7 +65,8 @@ internal static class NMSTensorOps
         foreach (var category in TensorMemory.ToArray<long>(categories.unique().Item1))
         {
             using var categoryScope = NewDisposeScope();
-            var members = categories.eq(category).nonzero().squeeze(1);
+            using var categoryScalar = category.ToScalar();
+            var members = categories.eq(categoryScalar).nonzero().squeeze(1);
             var kept = Run(boxes.index_select(0, members), scores.index_select(0, members), null, iouThreshold);
             keep.index_put_(tensor(true, ScalarType.Bool, boxes.device), members.index_select(0, kept));
         }
@@ -82,7 +85,8 @@ internal static class NMSTensorOps
         var x2 = sorted.select(1, 2);
         var y2 = sorted.select(1, 3);
         var area = x2.sub(x1).mul(y2.sub(y1));
-        var column = arange(n, ScalarType.Int64, sorted.device);
+        var column = Arange(n, ScalarType.Int64, sorted.device);
+        using var thresholdScalar = threshold.ToScalar();
         var bitValues = tensor(new long[] { 1, 2, 4, 8, 16, 32, 64, 128 }, ScalarType.Int64).to(sorted.device);
         var blocks = new List<Tensor>();
         var rowBlock = Math.Clamp(BlockElements / n, 1, MaxRowBlock);
@@ -91,13 +95,13 @@ internal static class NMSTensorOps
             using var blockScope = NewDisposeScope();
             var rows = Math.Min(rowBlock, n - start);
             var w = minimum(x2.narrow(0, start, rows).unsqueeze(1), x2.unsqueeze(0))
-                .sub(maximum(x1.narrow(0, start, rows).unsqueeze(1), x1.unsqueeze(0))).clamp_min(0.0);
+                .sub(maximum(x1.narrow(0, start, rows).unsqueeze(1), x1.unsqueeze(0))).clamp_min(ZeroFloat);
             var h = minimum(y2.narrow(0, start, rows).unsqueeze(1), y2.unsqueeze(0))
-                .sub(maximum(y1.narrow(0, start, rows).unsqueeze(1), y1.unsqueeze(0))).clamp_min(0.0);
+                .sub(maximum(y1.narrow(0, start, rows).unsqueeze(1), y1.unsqueeze(0))).clamp_min(ZeroFloat);
             var inter = w.mul(h);
-            var iou = inter.div(area.narrow(0, start, rows).unsqueeze(1).add(area.unsqueeze(0)).sub(inter));
+            var iou = inter.div(area.narrow(0, start, rows).unsqueeze(1).add(area.unsqueeze(0), One).sub(inter));
             // NaN >= threshold is false, so a NaN IoU (zero union) or NaN threshold never suppresses.
-            var over = iou.ge(threshold).logical_and(column.unsqueeze(0).gt(column.narrow(0, start, rows).unsqueeze(1)));
+            var over = iou.ge(thresholdScalar).logical_and(column.unsqueeze(0).gt(column.narrow(0, start, rows).unsqueeze(1)));
             if (classes is not null)
                 over = over.logical_and(classes.narrow(0, start, rows).unsqueeze(1).eq(classes.unsqueeze(0)));
             var padded = nn.functional.pad(over.to(ScalarType.Int64), [0, width * 8 - n]);

@@ -14,7 +14,8 @@ public static class Norm
         "" => null,
         // One process trains on one device here, where SyncBN reduces to BN; in eval mode all of them are BN with running
         // statistics, under the same state-dict names (Detectron2 models trained with SyncBN load as BN).
-        "BN" or "SyncBN" or "naiveSyncBN" or "nnSyncBN" => nn.BatchNorm2d(channels),
+        // ScalarSafeBatchNorm2d is torch's BatchNorm2d with its training step's Scalar held.
+        "BN" or "SyncBN" or "naiveSyncBN" or "nnSyncBN" => new ScalarSafeBatchNorm2d(channels),
         "FrozenBN" => new FrozenBatchNorm2d(channels),
         // Detectron2 uses 32 groups.
         "GN" => channels % 32 == 0

@@ -1,4 +1,5 @@
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Layers;
@@ -39,8 +40,10 @@ internal static class ROIAlignTensorOps
             return output.MoveToOuterDisposeScope();
 
         var level = levels is null ? zeros(roiCount, ScalarType.Int64, device) : levels.to(ScalarType.Int64);
-        var known = level.ge(0).logical_and(level.lt(inputs.Count));
-        var lookup = level.clamp(0, inputs.Count - 1);
+        using var levelCount = inputs.Count.ToScalar();
+        using var lastLevel = (inputs.Count - 1).ToScalar();
+        var known = level.ge(Zero).logical_and(level.lt(levelCount));
+        var lookup = level.clamp(Zero, lastLevel);
         // Per-level constants per ROI (host-to-device copies, no sync). torchvision converts the scale to the
         // tensor's type before multiplying.
         var scale = tensor(options.SpatialScales, ScalarType.Float64).to(dtype).to(device).index_select(0, lookup);
@@ -50,12 +53,12 @@ internal static class ROIAlignTensorOps
         var offset = options.Aligned ? 0.5 : 0.0;
         var y = Axis.Of(rois.select(1, 2), rois.select(1, 4), scale, offset, height, options.OutputHeight, options);
         var x = Axis.Of(rois.select(1, 1), rois.select(1, 3), scale, offset, width, options.OutputWidth, options);
-        var count = y.Grid.mul(x.Grid).clamp_min(1.0);
+        var count = y.Grid.mul(x.Grid).clamp_min(OneFloat);
         var b = rois.select(1, 0);
-        var badBatch = b.isnan().logical_or(b.lt(0)).logical_or(b.trunc().ge(batch)).logical_and(known);
-        var batchIndex = b.nan_to_num(0.0, 0.0, 0.0).trunc().to(ScalarType.Int64).clamp(0, long.MaxValue);
+        var badBatch = b.isnan().logical_or(b.lt(Zero)).logical_or(b.trunc().ge(batch)).logical_and(known);
+        var batchIndex = b.nan_to_num(0.0, 0.0, 0.0).trunc().to(ScalarType.Int64).clamp(Zero, LongMax);
         // A ROI with no sample in one axis has none at all: a zero row, like one whose level indexes no map.
-        var planned = level.masked_fill(known.logical_not().logical_or(y.Grid.eq(0)).logical_or(x.Grid.eq(0)), -1);
+        var planned = level.masked_fill(known.logical_not().logical_or(y.Grid.eq(Zero)).logical_or(x.Grid.eq(Zero)), MinusOne);
 
         // The one sync: sizes of the sample grids and windows, which shape the tensors below.
         var plan = TensorMemory.ToArray<long>(
@@ -81,6 +84,7 @@ internal static class ROIAlignTensorOps
         {
             var input = inputs[levelChunks[0].Level];
             var (h, w) = (input.shape[2], input.shape[3]);
+            using Scalar lastRow = h - 1, lastColumn = w - 1, mapSize = h * w, rowStride = w;
             // One gather for several chunks (backward then adds one full-map gradient per gather, not per chunk),
             // from the map's rows as (N·H·W, C): one gathered row is one feature vector.
             var linear = new List<Tensor>();
@@ -88,10 +92,10 @@ internal static class ROIAlignTensorOps
             {
                 var (n, at) = (chunk.Count, chunk.Offset);
                 // Window positions past the map (padding to the chunk's largest window) are clamped: their weights are 0.
-                var windowRows = firstRow.narrow(0, at, n).view(n, 1).add(arange(chunk.SpanH, ScalarType.Int64, device)).clamp_max(h - 1);
-                var windowColumns = firstColumn.narrow(0, at, n).view(n, 1).add(arange(chunk.SpanW, ScalarType.Int64, device)).clamp_max(w - 1);
-                linear.Add(image.narrow(0, at, n).mul(h * w).view(n, 1, 1)
-                    .add(windowRows.mul(w).view(n, chunk.SpanH, 1)).add(windowColumns.view(n, 1, chunk.SpanW)).view(-1));
+                var windowRows = firstRow.narrow(0, at, n).view(n, 1).add(Arange(chunk.SpanH, ScalarType.Int64, device), One).clamp_max(lastRow);
+                var windowColumns = firstColumn.narrow(0, at, n).view(n, 1).add(Arange(chunk.SpanW, ScalarType.Int64, device), One).clamp_max(lastColumn);
+                linear.Add(image.narrow(0, at, n).mul(mapSize).view(n, 1, 1)
+                    .add(windowRows.mul(rowStride).view(n, chunk.SpanH, 1), One).add(windowColumns.view(n, 1, chunk.SpanW), One).view(-1));
             }
             var rows = featureRows[levelChunks[0].Level] ??= input.permute(0, 2, 3, 1).reshape(-1, channels);
             var windows = rows.index_select(0, linear.Count == 1 ? linear[0] : cat(linear));
@@ -198,31 +202,32 @@ internal static class ROIAlignTensorOps
     {
         public static Axis Of(Tensor low, Tensor high, Tensor scale, double offset, Tensor size, int bins, ROIAlignOptions options)
         {
-            var start = low.mul(scale).sub(offset);
-            var length = high.mul(scale).sub(offset).sub(start);
+            using Scalar offsetScalar = offset, binCount = bins, lastBin = bins - 1, samplingRatio = options.SamplingRatio;
+            var start = low.mul(scale).sub(offsetScalar);
+            var length = high.mul(scale).sub(offsetScalar).sub(start);
             // Legacy (not aligned): malformed ROIs are forced to 1x1.
             if (!options.Aligned)
-                length = length.clamp_min(1.0);
-            var binSize = length.div(bins);
+                length = length.clamp_min(OneFloat);
+            var binSize = length.div(binCount);
             // The kernel saturates ceil(...) to an int and clamps at 0; NaN (saturates to 0) gives no samples.
             var grid = options.SamplingRatio > 0
-                ? full_like(length, options.SamplingRatio)
-                : length.div(bins).ceil().nan_to_num(0.0, 0.0, 0.0).clamp(0, int.MaxValue);
+                ? full_like(length, samplingRatio)
+                : length.div(binCount).ceil().nan_to_num(0.0, 0.0, 0.0).clamp(Zero, IntMax);
             // Sample coordinates are monotone in (bin, sample) (IEEE rounding is monotone), so the first and last
             // samples bound all of them; their clamped neighbours bound the rows (columns) the samples read.
             var firstSample = Coordinate(start, binSize, grid, zeros_like(start), zeros_like(start));
-            var lastSample = Coordinate(start, binSize, grid, full_like(start, bins - 1), grid.sub(1.0));
-            var limit = size.sub(1).to(start.dtype);
-            var lowest = minimum(firstSample, lastSample).clamp_min(0.0).nan_to_num(0.0, 0.0, 0.0).floor().minimum(limit);
-            var highest = maximum(firstSample, lastSample).clamp_min(0.0).nan_to_num(0.0, 0.0, 0.0).floor().add(1.0).minimum(limit);
+            var lastSample = Coordinate(start, binSize, grid, full_like(start, lastBin), grid.sub(OneFloat));
+            var limit = size.sub(One).to(start.dtype);
+            var lowest = minimum(firstSample, lastSample).clamp_min(ZeroFloat).nan_to_num(0.0, 0.0, 0.0).floor().minimum(limit);
+            var highest = maximum(firstSample, lastSample).clamp_min(ZeroFloat).nan_to_num(0.0, 0.0, 0.0).floor().add(OneFloat, One).minimum(limit);
             var first = lowest.to(ScalarType.Int64);
-            var span = highest.to(ScalarType.Int64).sub(first).add(1).clamp_min(1);
+            var span = highest.to(ScalarType.Int64).sub(first).add(One, One).clamp_min(One);
             return new Axis(start, binSize, grid, size, first, span);
         }
 
         /// <summary>torchvision's sample coordinate, same expression and evaluation order: start + bin·size + (i + 0.5)·size / grid.</summary>
         static Tensor Coordinate(Tensor start, Tensor binSize, Tensor grid, Tensor bin, Tensor sample) =>
-            start.add(bin.mul(binSize)).add(sample.add(0.5).mul(binSize).div(grid));
+            start.add(bin.mul(binSize), One).add(sample.add(HalfFloat, One).mul(binSize).div(grid), One);
 
         /// <summary>
         /// (n, bins, window) summed bilinear weights of each bin's samples on each index of the ROI's window: the
@@ -248,22 +253,23 @@ internal static class ROIAlignTensorOps
             var (dtype, device) = (Start.dtype, Start.device);
             var grid = Grid.index_select(0, rows).view(n, 1, 1);
             var size = Size.index_select(0, rows).to(dtype).view(n, 1, 1);
-            var last = size.sub(1.0);
-            var sample = arange(maxGrid, dtype, device).view(1, 1, maxGrid);
+            var last = size.sub(OneFloat);
+            var sample = Arange(maxGrid, dtype, device).view(1, 1, maxGrid);
             var c = Coordinate(Start.index_select(0, rows).view(n, 1, 1), BinSize.index_select(0, rows).view(n, 1, 1), grid,
-                arange(bins, dtype, device).view(1, bins, 1), sample);
-            var inside = sample.lt(grid).logical_and(c.ge(-1.0)).logical_and(c.le(size));
-            c = c.clamp_min(0.0).nan_to_num(0.0, 0.0, 0.0);
+                Arange(bins, dtype, device).view(1, bins, 1), sample);
+            var inside = sample.lt(grid).logical_and(c.ge(MinusOneFloat)).logical_and(c.le(size));
+            c = c.clamp_min(ZeroFloat).nan_to_num(0.0, 0.0, 0.0);
             var low = c.floor().minimum(last);
             var atEdge = low.ge(last);
             c = where(atEdge, low, c);
-            var high = where(atEdge, low, low.add(1.0));
+            var high = where(atEdge, low, low.add(OneFloat, One));
             var frac = c.sub(low);
             var zero = zeros_like(c);
             // Interleaved (low, high) per sample: the kernel's order of accumulation.
-            var weight = stack([where(inside, frac.neg().add(1.0), zero), where(inside, frac, zero)], 3).view(n, bins, 2 * maxGrid);
+            var weight = stack([where(inside, frac.neg().add(OneFloat, One), zero), where(inside, frac, zero)], 3).view(n, bins, 2 * maxGrid);
+            using var lastIndex = (window - 1).ToScalar();
             var index = stack([low, high], 3).to(ScalarType.Int64).sub(First.index_select(0, rows).view(n, 1, 1, 1))
-                .clamp(0, window - 1).view(n, bins, 2 * maxGrid);
+                .clamp(Zero, lastIndex).view(n, bins, 2 * maxGrid);
             return zeros([n, bins, window], dtype, device).scatter_add_(2, index, weight);
         }
     }

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Layers;
@@ -12,7 +14,8 @@ public static class SmoothL1Loss
     {
         using var scope = NewDisposeScope();
         var n = (input - target).abs();
-        var loss = beta < 1e-5 ? n : where(n < beta, 0.5 * n * n / beta, n - 0.5 * beta);
+        using Scalar betaScalar = beta, halfBeta = 0.5 * beta;
+        var loss = beta < 1e-5 ? n : where(n.lt(betaScalar), n.mul(HalfFloat).mul(n).div(betaScalar), n.sub(halfBeta));
         return loss.sum().MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,7 @@
 using D2.Detection.Config;
 using D2.Detection.Modeling.Backbone;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -75,13 +77,14 @@ public sealed class DefaultAnchorGenerator
             using var scope = NewDisposeScope();
             var (height, width) = gridSizes[level];
             var stride = _strides[level];
-            var shiftsX = arange(_offset * stride, width * stride, stride, dtype: float32, device: device);
-            var shiftsY = arange(_offset * stride, height * stride, stride, dtype: float32, device: device);
+            using Scalar first = _offset * stride, endX = width * stride, endY = height * stride, step = stride;
+            var shiftsX = arange(first, endX, step, dtype: float32, device: device);
+            var shiftsY = arange(first, endY, step, dtype: float32, device: device);
             var grid = meshgrid([shiftsY, shiftsX], indexing: "ij");
             var (shiftY, shiftX) = (grid[0].reshape(-1), grid[1].reshape(-1));
             var shifts = stack([shiftX, shiftY, shiftX, shiftY], dim: 1);
             var cells = CellAnchors(level).to(device ?? CPU);
-            result.Add((shifts.view(-1, 1, 4) + cells.view(1, -1, 4)).reshape(-1, 4).MoveToOuterDisposeScope());
+            result.Add(shifts.view(-1, 1, 4).add(cells.view(1, -1, 4), One).reshape(-1, 4).MoveToOuterDisposeScope());
         }
         return result;
     }

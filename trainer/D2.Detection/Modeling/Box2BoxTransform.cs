@@ -1,3 +1,5 @@
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -34,13 +36,14 @@ public sealed class Box2BoxTransform
         using var scope = NewDisposeScope();
         var (srcX, srcY, srcW, srcH) = CentreSize(sourceBoxes);
         var (tgtX, tgtY, tgtW, tgtH) = CentreSize(targetBoxes);
-        if (!(srcW > 0).all().item<bool>())
+        if (!srcW.gt(Zero).all().item<bool>())
             throw new ArgumentException("Input boxes to Box2BoxTransform are not valid: every source box needs a positive width.", nameof(sourceBoxes));
 
-        var dx = Weights.X * (tgtX - srcX) / srcW;
-        var dy = Weights.Y * (tgtY - srcY) / srcH;
-        var dw = Weights.Width * (tgtW / srcW).log();
-        var dh = Weights.Height * (tgtH / srcH).log();
+        using Scalar wx = Weights.X, wy = Weights.Y, ww = Weights.Width, wh = Weights.Height;
+        var dx = (tgtX - srcX).mul(wx) / srcW;
+        var dy = (tgtY - srcY).mul(wy) / srcH;
+        var dw = (tgtW / srcW).log().mul(ww);
+        var dh = (tgtH / srcH).log().mul(wh);
         return stack([dx, dy, dw, dh], dim: 1).MoveToOuterDisposeScope();
     }
 
@@ -60,17 +63,19 @@ public sealed class Box2BoxTransform
         widths = widths.unsqueeze(1);
         heights = heights.unsqueeze(1);
 
-        var dx = Every4th(deltas, 0) / Weights.X;
-        var dy = Every4th(deltas, 1) / Weights.Y;
+        using Scalar wx = Weights.X, wy = Weights.Y, ww = Weights.Width, wh = Weights.Height, scaleClamp = ScaleClamp;
+        var dx = Every4th(deltas, 0).div(wx);
+        var dy = Every4th(deltas, 1).div(wy);
         // Keeps exp() finite for wild predictions early in training.
-        var dw = (Every4th(deltas, 2) / Weights.Width).clamp(max: ScaleClamp);
-        var dh = (Every4th(deltas, 3) / Weights.Height).clamp(max: ScaleClamp);
+        var dw = Every4th(deltas, 2).div(ww).clamp(max: scaleClamp);
+        var dh = Every4th(deltas, 3).div(wh).clamp(max: scaleClamp);
 
-        var predX = dx * widths + centreX.unsqueeze(1);
-        var predY = dy * heights + centreY.unsqueeze(1);
+        var predX = (dx * widths).add(centreX.unsqueeze(1), One);
+        var predY = (dy * heights).add(centreY.unsqueeze(1), One);
         var predW = dw.exp() * widths;
         var predH = dh.exp() * heights;
-        var decoded = stack([predX - 0.5 * predW, predY - 0.5 * predH, predX + 0.5 * predW, predY + 0.5 * predH], dim: -1);
+        var (halfW, halfH) = (predW.mul(HalfFloat), predH.mul(HalfFloat));
+        var decoded = stack([predX - halfW, predY - halfH, predX.add(halfW, One), predY.add(halfH, One)], dim: -1);
         return decoded.reshape(deltas.shape).MoveToOuterDisposeScope();
     }
 
@@ -78,7 +83,7 @@ public sealed class Box2BoxTransform
     {
         var widths = boxes.select(1, 2) - boxes.select(1, 0);
         var heights = boxes.select(1, 3) - boxes.select(1, 1);
-        return (boxes.select(1, 0) + 0.5 * widths, boxes.select(1, 1) + 0.5 * heights, widths, heights);
+        return (boxes.select(1, 0).add(widths.mul(HalfFloat), One), boxes.select(1, 1).add(heights.mul(HalfFloat), One), widths, heights);
     }
 
     /// <summary>Columns first, first + 4, ... of (R, K * 4) deltas: one delta kind for every class.</summary>

@@ -1,5 +1,7 @@
 using D2.Detection.Layers;
 using D2.Detection.Structures;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -85,10 +87,11 @@ public sealed class InferenceTrace
     internal void RecordBoxHead(IReadOnlyList<Tensor> scores, double scoreThreshold, IReadOnlyList<Instances> detections)
     {
         using var scope = NewDisposeScope();
+        using var threshold = scoreThreshold.ToScalar();
         for (var i = 0; i < scores.Count; i++)
         {
             var foreground = scores[i][.., ..(int)(scores[i].shape[1] - 1)];
-            BoxHead.Add(new BoxHeadSummary(scores[i].shape[0], foreground.gt(scoreThreshold).sum().item<long>(), detections[i].Length));
+            BoxHead.Add(new BoxHeadSummary(scores[i].shape[0], foreground.gt(threshold).sum().item<long>(), detections[i].Length));
         }
     }
 }

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -52,18 +54,19 @@ public sealed class Matcher
         {
             // No ground truth: every IoU counts as 0, so everything takes the lowest interval's label.
             return (zeros(predictions, ScalarType.Int64, device),
-                full(predictions, Labels[0], ScalarType.Int8, device));
+                FullLabels(predictions, Labels[0], device));
         }
 
         using var scope = NewDisposeScope();
-        if (!(matchQualityMatrix >= 0).all().item<bool>())
+        if (!matchQualityMatrix.ge(Zero).all().item<bool>())
             throw new ArgumentException("Match quality values must all be >= 0.", nameof(matchQualityMatrix));
         var (matchedValues, matches) = matchQualityMatrix.max(0);
-        var matchLabels = full(predictions, 1, ScalarType.Int8, device);
+        var matchLabels = full(predictions, One, ScalarType.Int8, device);
         for (var i = 0; i < Labels.Count; i++)
         {
-            var inInterval = (matchedValues >= _bounds[i]).logical_and(matchedValues < _bounds[i + 1]);
-            matchLabels.masked_fill_(inInterval, Labels[i]);
+            using Scalar low = _bounds[i], high = _bounds[i + 1], label = Labels[i];
+            var inInterval = matchedValues.ge(low).logical_and(matchedValues.lt(high));
+            matchLabels.masked_fill_(inInterval, label);
         }
         if (AllowLowQualityMatches)
             SetLowQualityMatches(matchLabels, matchQualityMatrix);
@@ -78,6 +81,12 @@ public sealed class Matcher
     {
         var (highestPerGroundTruth, _) = matchQualityMatrix.max(1);
         var isBest = matchQualityMatrix == highestPerGroundTruth.unsqueeze(1);
-        matchLabels.masked_fill_(isBest.any(0), 1);
+        matchLabels.masked_fill_(isBest.any(0), One);
+    }
+
+    static Tensor FullLabels(long predictions, int label, Device device)
+    {
+        using var value = label.ToScalar();
+        return full(predictions, value, ScalarType.Int8, device);
     }
 }

@@ -1,5 +1,6 @@
 using D2.Detection.Layers;
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -104,8 +105,10 @@ public sealed class ROIPooler : nn.Module<IReadOnlyList<Tensor>, IReadOnlyList<T
         using var scope = NewDisposeScope();
         var all = cat(boxes.ToList(), 0);
         var areas = (all.select(1, 2) - all.select(1, 0)) * (all.select(1, 3) - all.select(1, 1));
-        var levels = (canonicalLevel + (areas.sqrt() / canonicalBoxSize + Eps).log2()).floor();
-        return (levels.clamp(minLevel, maxLevel).to(ScalarType.Int64) - minLevel).MoveToOuterDisposeScope();
+        using Scalar boxSize = canonicalBoxSize, eps = Eps, level = canonicalLevel, min = minLevel, max = maxLevel;
+        // canonical_level + log2(sqrt(area) / canonical_box_size + eps), floored
+        var levels = areas.sqrt().div(boxSize).add(eps, One).log2().add(level, One).floor();
+        return levels.clamp(min, max).to(ScalarType.Int64).sub(min).MoveToOuterDisposeScope();
     }
 
     // Python's sys.float_info.epsilon, 2^-52.
@@ -121,7 +124,8 @@ public sealed class ROIPooler : nn.Module<IReadOnlyList<Tensor>, IReadOnlyList<T
         {
             if (b.dim() != 2 || b.shape[1] != 4)
                 throw new ArgumentException($"Boxes of image {i} must be (R, 4) XYXY; got shape [{string.Join(", ", b.shape)}].", nameof(boxes));
-            return cat([full([b.shape[0], 1], i, b.dtype, b.device), b], 1);
+            using var index = i.ToScalar();
+            return cat([full([b.shape[0], 1], index, b.dtype, b.device), b], 1);
         }).ToList();
         return cat(rows, 0).MoveToOuterDisposeScope();
     }

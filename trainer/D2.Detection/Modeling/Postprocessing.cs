@@ -1,6 +1,7 @@
 using D2.Detection.Layers;
 using D2.Detection.Structures;
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -61,8 +62,9 @@ public static class Postprocessing
         if (output.Has("pred_keypoints"))
         {
             var keypoints = output.Get<Tensor>("pred_keypoints");
-            keypoints[.., .., 0].mul_(scaleX);
-            keypoints[.., .., 1].mul_(scaleY);
+            using Scalar sx = scaleX, sy = scaleY;
+            keypoints[.., .., 0].mul_(sx);
+            keypoints[.., .., 1].mul_(sy);
         }
         output.MoveToOuterDisposeScope();
         return output;
@@ -122,6 +124,7 @@ public static class Postprocessing
         var boxes32 = boxes.to(ScalarType.Float32);
         // Read once: the regions are plain arithmetic on the corners, with no device round trip per chunk.
         var corners = restrictToBoxes ? TensorMemory.ToArray<float>(boxes32) : [];
+        using var thresholdScalar = threshold.ToScalar();
         for (long start = 0; start < count; start += chunkSize)
         {
             using var chunkScope = NewDisposeScope();
@@ -133,7 +136,7 @@ public static class Postprocessing
             // A chunk whose boxes lie wholly outside the image has nothing to paste (Detectron2 would fail in arange).
             if (x1 <= x0 || y1 <= y0)
                 continue;
-            var on = SampleRegion(source.narrow(0, start, n), chunkBoxes, x0, y0, x1, y1).ge(threshold);
+            var on = SampleRegion(source.narrow(0, start, n), chunkBoxes, x0, y0, x1, y1).ge(thresholdScalar);
             pasted.narrow(0, start, n).narrow(1, y0, y1 - y0).narrow(2, x0, x1 - x0).copy_(on);
         }
         return pasted.MoveToOuterDisposeScope();

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling;
@@ -26,8 +28,9 @@ public static class Sampling
             throw new ArgumentOutOfRangeException(nameof(positiveFraction), positiveFraction, "The positive fraction must lie in [0, 1].");
 
         using var scope = NewDisposeScope();
-        var positive = ((labels != -1).logical_and(labels != bgLabel)).nonzero().squeeze(1);
-        var negative = (labels == bgLabel).nonzero().squeeze(1);
+        using var background = bgLabel.ToScalar();
+        var positive = labels.ne(MinusOne).logical_and(labels.ne(background)).nonzero().squeeze(1);
+        var negative = labels.eq(background).nonzero().squeeze(1);
 
         var numPositive = (int)Math.Min(positive.numel(), (long)(numSamples * positiveFraction));
         var numNegative = (int)Math.Min(negative.numel(), numSamples - numPositive);

@@ -26,7 +26,7 @@ public static class OptimizerBuilder
         return BuildSgd(groups, baseLr, cfg.Get<double>("SOLVER.MOMENTUM"), cfg.Get<bool>("SOLVER.NESTEROV"), weightDecay);
     }
 
-    /// <summary>torch's SGD over the given groups (dampening 0, as Detectron2 leaves it).</summary>
+    /// <summary>torch's SGD over the given groups (dampening 0, as Detectron2 leaves it), its Scalars held (<see cref="ScalarSafeSGD"/>).</summary>
     public static SGD BuildSgd(IReadOnlyList<OptimizerParamGroup> groups, double baseLr, double momentum, bool nesterov, double weightDecay)
     {
         ArgumentNullException.ThrowIfNull(groups);
@@ -36,7 +36,7 @@ public static class OptimizerBuilder
             throw new ArgumentException($"SOLVER.NESTEROV needs a positive SOLVER.MOMENTUM; got {momentum}.");
         var sgdGroups = groups.Select(g => new SGD.ParamGroup(g.Parameters, lr: g.LearningRate, momentum: momentum, dampening: 0,
             weight_decay: g.WeightDecay, nesterov: nesterov)).ToList();
-        return optim.SGD(sgdGroups, baseLr, momentum: momentum, dampening: 0, weight_decay: weightDecay, nesterov: nesterov);
+        return new ScalarSafeSGD(sgdGroups, baseLr, momentum: momentum, dampening: 0, weightDecay: weightDecay, nesterov: nesterov);
     }
 
     /// <summary>

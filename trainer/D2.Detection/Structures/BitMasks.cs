@@ -1,4 +1,5 @@
 using D2.Detection.Layers;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Structures;
@@ -75,12 +76,12 @@ public sealed class BitMasks : IInstanceField, IDisposable
         var (h, w) = ImageSize;
         var xAny = Tensor.any(1); // (N, W)
         var yAny = Tensor.any(2); // (N, H)
-        var xs = arange(w, ScalarType.Int64, Tensor.device);
-        var ys = arange(h, ScalarType.Int64, Tensor.device);
+        var xs = Arange(w, ScalarType.Int64, Tensor.device);
+        var ys = Arange(h, ScalarType.Int64, Tensor.device);
         var x0 = where(xAny, xs, w).amin(1);
-        var x1 = where(xAny, xs, -1).amax(1) + 1;
+        var x1 = where(xAny, xs, -1).amax(1).add(One, One);
         var y0 = where(yAny, ys, h).amin(1);
-        var y1 = where(yAny, ys, -1).amax(1) + 1;
+        var y1 = where(yAny, ys, -1).amax(1).add(One, One);
         var nonempty = xAny.any(1);
         var boxes = stack([x0, y0, x1, y1], 1).to(ScalarType.Float32);
         boxes = where(nonempty[.., TensorIndex.None], boxes, zeros_like(boxes));
@@ -103,11 +104,11 @@ public sealed class BitMasks : IInstanceField, IDisposable
         using var scope = NewDisposeScope();
         var device = Tensor.device;
         // ROI i reads batch entry i, i.e. its own mask.
-        var batchIndices = arange(Length, boxes.dtype, device)[.., TensorIndex.None];
+        var batchIndices = Arange(Length, boxes.dtype, device)[.., TensorIndex.None];
         var rois = cat([batchIndices, boxes.to(device)], 1);
         var pooled = ROIAlign.Apply(
             Tensor.to(ScalarType.Float32)[.., TensorIndex.None], rois, (maskSize, maskSize), 1.0, 0, aligned: true);
-        return pooled.squeeze(1).ge(0.5).MoveToOuterDisposeScope();
+        return pooled.squeeze(1).ge(HalfFloat).MoveToOuterDisposeScope();
     }
 
     /// <summary>The masks chosen by an (N,) bool mask or an index vector (a copy).</summary>

@@ -1,4 +1,5 @@
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Structures;
@@ -49,8 +50,9 @@ public sealed class Boxes : IInstanceField, IDisposable
             throw new InvalidOperationException("Boxes contain an infinite or NaN coordinate; they cannot be clipped.");
         var (h, w) = boxSize;
         var t = Tensor;
+        using Scalar width = w, height = h;
         var clipped = stack(
-            [t[.., 0].clamp(0, w), t[.., 1].clamp(0, h), t[.., 2].clamp(0, w), t[.., 3].clamp(0, h)], dim: -1);
+            [t[.., 0].clamp(Zero, width), t[.., 1].clamp(Zero, height), t[.., 2].clamp(Zero, width), t[.., 3].clamp(Zero, height)], dim: -1);
         // The previous tensor is left to its owner's dispose scope: callers may still hold it (e.g. the constructor's input).
         Tensor = clipped.MoveToOuterDisposeScope();
     }
@@ -62,22 +64,24 @@ public sealed class Boxes : IInstanceField, IDisposable
         var t = Tensor;
         var widths = t[.., 2] - t[.., 0];
         var heights = t[.., 3] - t[.., 1];
-        return (widths.gt(threshold) & heights.gt(threshold)).MoveToOuterDisposeScope();
+        using var minimum = threshold.ToScalar();
+        return (widths.gt(minimum) & heights.gt(minimum)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Multiplies x coordinates by <paramref name="scaleX"/> and y by <paramref name="scaleY"/>, in place.</summary>
     public void Scale(double scaleX, double scaleY)
     {
         using var scope = NewDisposeScope();
-        Tensor[.., TensorIndex.Slice(0, null, 2)].mul_(scaleX);
-        Tensor[.., TensorIndex.Slice(1, null, 2)].mul_(scaleY);
+        using Scalar sx = scaleX, sy = scaleY;
+        Tensor[.., TensorIndex.Slice(0, null, 2)].mul_(sx);
+        Tensor[.., TensorIndex.Slice(1, null, 2)].mul_(sy);
     }
 
     /// <returns>(R, 2) box centres (x, y)</returns>
     public Tensor GetCenters()
     {
         using var scope = NewDisposeScope();
-        return ((Tensor[.., ..2] + Tensor[.., 2..]) / 2).MoveToOuterDisposeScope();
+        return Tensor[.., ..2].add(Tensor[.., 2..], One).div(Two).MoveToOuterDisposeScope();
     }
 
     /// <summary>The boxes chosen by an (R,) bool mask or an index vector (a copy).</summary>
@@ -123,7 +127,7 @@ public sealed class Boxes : IInstanceField, IDisposable
         using var scope = NewDisposeScope();
         Tensor a = boxes1.Tensor, b = boxes2.Tensor;
         var widthHeight = minimum(a[.., TensorIndex.None, 2..], b[.., 2..]) - maximum(a[.., TensorIndex.None, ..2], b[.., ..2]);
-        return widthHeight.clamp_min(0).prod(2).MoveToOuterDisposeScope();
+        return widthHeight.clamp_min(Zero).prod(2).MoveToOuterDisposeScope();
     }
 
     /// <returns>(N, M) IoU; 0 wherever the intersection is 0, so empty boxes never divide by zero</returns>
@@ -131,8 +135,8 @@ public sealed class Boxes : IInstanceField, IDisposable
     {
         using var scope = NewDisposeScope();
         var inter = PairwiseIntersection(boxes1, boxes2);
-        var union = boxes1.Area()[.., TensorIndex.None] + boxes2.Area() - inter;
-        return where(inter.gt(0), inter / union, zeros(1, inter.dtype, inter.device)).MoveToOuterDisposeScope();
+        var union = boxes1.Area()[.., TensorIndex.None].add(boxes2.Area(), One) - inter;
+        return where(inter.gt(Zero), inter / union, zeros(1, inter.dtype, inter.device)).MoveToOuterDisposeScope();
     }
 
     /// <returns>(N, M) intersection over the area of <paramref name="boxes2"/> (Detectron2's pairwise_ioa), 0 where there is no overlap</returns>
@@ -140,7 +144,7 @@ public sealed class Boxes : IInstanceField, IDisposable
     {
         using var scope = NewDisposeScope();
         var inter = PairwiseIntersection(boxes1, boxes2);
-        return where(inter.gt(0), inter / boxes2.Area(), zeros(1, inter.dtype, inter.device)).MoveToOuterDisposeScope();
+        return where(inter.gt(Zero), inter / boxes2.Area(), zeros(1, inter.dtype, inter.device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Moves the tensor out of the current dispose scope; returns this for chaining.</summary>

@@ -1,3 +1,5 @@
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Structures;
@@ -38,7 +40,8 @@ public sealed class ImageList : IDisposable
             maxWidth = (maxWidth + sizeDivisibility - 1) / sizeDivisibility * sizeDivisibility;
         }
         using var scope = NewDisposeScope();
-        var batch = full([images.Count, channels, maxHeight, maxWidth], padValue, dtype: images[0].dtype, device: images[0].device);
+        using var pad = padValue.ToScalar();
+        var batch = full([images.Count, channels, maxHeight, maxWidth], pad, dtype: images[0].dtype, device: images[0].device);
         using (no_grad())
             for (var i = 0; i < images.Count; i++)
                 batch[i, .., ..(int)images[i].shape[1], ..(int)images[i].shape[2]] = images[i];

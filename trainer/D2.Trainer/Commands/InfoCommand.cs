@@ -18,7 +18,7 @@ internal static class InfoCommand
             var target = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
             using var scope = NewDisposeScope();
             // 3x3 matmul with a known answer: row sums of [[0,1,2],[3,4,5],[6,7,8]] times ones.
-            var sums = arange(9, float32, target).reshape(3, 3).matmul(ones(3, 1, float32, target)).cpu().data<float>().ToArray();
+            var sums = TorchScalars.Arange(9, float32, target).reshape(3, 3).matmul(ones(3, 1, float32, target)).cpu().data<float>().ToArray();
             Console.WriteLine($"{"check on " + target,-18}{string.Join(" ", sums)} (expected 3 12 21)");
             return sums.SequenceEqual([3f, 12f, 21f]) ? 0 : 1;
         });

@@ -1,5 +1,6 @@
 using D2.Detection.Layers;
 using System.Collections;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Data.Loader;
@@ -65,7 +66,7 @@ public sealed class RepeatFactorTrainingSampler : IEnumerable<int>
                 var integer = factors.trunc();
                 var fraction = factors - integer;
                 var draws = rand([_repeatFactors.Length], generator: generator);
-                var counts = TensorMemory.ToArray<long>((integer + draws.lt(fraction).to(ScalarType.Float32)).to(ScalarType.Int64));
+                var counts = TensorMemory.ToArray<long>(integer.add(draws.lt(fraction).to(ScalarType.Float32), One).to(ScalarType.Int64));
                 var indices = new List<long>();
                 for (var i = 0; i < counts.Length; i++)
                 {

@@ -1,5 +1,6 @@
 using TorchSharp.Utils;
 using D2.Detection.Layers;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.Backbone;
@@ -37,7 +38,7 @@ public sealed class BasicBlock : ResNetBlock
         // In place on fresh outputs that no backward reads, as in BottleneckBlock.
         var y = _conv1.forward(x).relu_();
         y = _conv2.forward(y);
-        y.add_(_shortcut is null ? x : _shortcut.forward(x));
+        y.add_(_shortcut is null ? x : _shortcut.forward(x), One);
         return y.relu_().MoveToOuterDisposeScope();
     }
 }

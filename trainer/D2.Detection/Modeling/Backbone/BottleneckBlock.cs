@@ -1,5 +1,6 @@
 using TorchSharp.Utils;
 using D2.Detection.Layers;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.Backbone;
@@ -50,7 +51,7 @@ public sealed class BottleneckBlock : ResNetBlock
         var y = _conv1.forward(x).relu_();
         y = _conv2.forward(y).relu_();
         y = _conv3.forward(y);
-        y.add_(_shortcut is null ? x : _shortcut.forward(x));
+        y.add_(_shortcut is null ? x : _shortcut.forward(x), One);
         return y.relu_().MoveToOuterDisposeScope();
     }
 }

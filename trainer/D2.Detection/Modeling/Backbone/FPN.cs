@@ -1,6 +1,7 @@
 using TorchSharp.Utils;
 using D2.Detection.Config;
 using D2.Detection.Layers;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.Backbone;
@@ -111,9 +112,9 @@ public sealed class FPN : Backbone
         for (var i = last - 1; i >= 0; i--)
         {
             var topDown = nn.functional.interpolate(previous, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
-            previous = _lateralConvs[i].forward(bottomUp[_inFeatures[i]]) + topDown;
+            previous = _lateralConvs[i].forward(bottomUp[_inFeatures[i]]).add(topDown, One);
             if (_averageFuse)
-                previous = previous / 2;
+                previous = previous.div(Two);
             results[i] = _outputConvs[i].forward(previous);
         }
         var names = _outputShape.Keys.ToArray();

@@ -3,6 +3,8 @@ using D2.Detection.Config;
 using D2.Detection.Layers;
 using D2.Detection.Modeling.Backbone;
 using D2.Detection.Structures;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ProposalGenerator;
@@ -148,9 +150,9 @@ public sealed class RPN : ProposalGenerator
             var (matchedIdxs, matchLabels) = _anchorMatcher.Match(iou);
             var label = matchLabels.to(int64);
             var (positive, negative) = Sampling.SubsampleLabels(label, _batchSizePerImage, _positiveFraction, bgLabel: 0);
-            label = full_like(label, -1);
-            label.index_fill_(0, positive, 1);
-            label.index_fill_(0, negative, 0);
+            label = full_like(label, MinusOne);
+            label.index_fill_(0, positive, One);
+            label.index_fill_(0, negative, Zero);
             labels.Add(label);
             matchedBoxes.Add(gtBoxes.Length == 0 ? zeros_like(anchors.Tensor) : gtBoxes.Tensor[matchedIdxs]);
         }
@@ -162,23 +164,23 @@ public sealed class RPN : ProposalGenerator
     {
         var numImages = gtLabels.Count;
         var labels = stack(gtLabels.ToArray()); // (N, R)
-        var positiveMask = labels == 1;
-        LastAnchorCounts = (positiveMask.sum().item<long>() / (double)numImages, (labels == 0).sum().item<long>() / (double)numImages);
+        var positiveMask = labels.eq(One);
+        LastAnchorCounts = (positiveMask.sum().item<long>() / (double)numImages, labels.eq(Zero).sum().item<long>() / (double)numImages);
 
         var anchors = cat(anchorsPerLevel.ToArray(), 0);
         var gtDeltas = stack(gtBoxes.Select(b => _box2BoxTransform.GetDeltas(anchors, b)).ToArray()); // (N, R, 4)
         var predDeltas = cat(deltas.ToArray(), 1);
         var localization = SmoothL1Loss.Sum(predDeltas[positiveMask], gtDeltas[positiveMask], _smoothL1Beta);
 
-        var valid = labels >= 0;
+        var valid = labels.ge(Zero);
         var objectness = nn.functional.binary_cross_entropy_with_logits(
             cat(logits.ToArray(), 1)[valid], labels[valid].to(float32), reduction: nn.Reduction.Sum);
         // Detectron2 normalises by the sampling budget, not by the number of anchors actually sampled.
-        var normalizer = (double)_batchSizePerImage * numImages;
+        using Scalar normalizer = (double)_batchSizePerImage * numImages, clsWeight = _lossWeight, locWeight = _boxRegLossWeight * _lossWeight;
         return new()
         {
-            ["loss_rpn_cls"] = objectness / normalizer * _lossWeight,
-            ["loss_rpn_loc"] = localization / normalizer * (_boxRegLossWeight * _lossWeight),
+            ["loss_rpn_cls"] = objectness.div(normalizer).mul(clsWeight),
+            ["loss_rpn_loc"] = localization.div(normalizer).mul(locWeight),
         };
     }
 

@@ -1,5 +1,7 @@
 using D2.Detection.Layers;
 using D2.Detection.Structures;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ProposalGenerator;
@@ -19,14 +21,15 @@ public static class RPNProposals
         var topScores = new List<Tensor>();
         var topProposals = new List<Tensor>();
         var levelIds = new List<Tensor>();
-        var batchIndex = arange(imageSizes.Count, device: device).unsqueeze(1);
+        var batchIndex = Arange(imageSizes.Count, device: device).unsqueeze(1);
         for (var level = 0; level < proposals.Count; level++)
         {
             var k = (int)Math.Min(preNMSTopK, logits[level].shape[1]);
             var (scores, index) = logits[level].topk(k, dim: 1);
             topScores.Add(scores);
             topProposals.Add(proposals[level][batchIndex, index]);
-            levelIds.Add(full(k, level, int64, device));
+            using var levelId = level.ToScalar();
+            levelIds.Add(full(k, levelId, int64, device));
         }
         var allScores = cat(topScores, 1);
         var allProposals = cat(topProposals, 1);

@@ -1,6 +1,7 @@
 using D2.Detection.Layers;
 using D2.Detection.Structures;
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ROIHeads;
@@ -71,7 +72,8 @@ public static class FastRCNNInference
         clipped.Clip(imageShape);
         var perClass = clipped.Tensor.view(-1, numRegClasses, 4);
 
-        var passing = scores.gt(scoreThreshold);
+        using var threshold = scoreThreshold.ToScalar();
+        var passing = scores.gt(threshold);
         // (R', 2) row and class of each surviving pair, in row-major order like the boolean selections below.
         var pairs = passing.nonzero();
         var rows = pairs[.., 0];

@@ -2,6 +2,8 @@ using TorchSharp.Utils;
 using D2.Detection.Config;
 using D2.Detection.Layers;
 using D2.Detection.Structures;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ROIHeads;
@@ -90,25 +92,28 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         var gtBoxes = cat(proposals.Select(p => (p.Has("gt_boxes") ? p.Get<Boxes>("gt_boxes") : p.Get<Boxes>("proposal_boxes")).Tensor).ToArray(), 0);
 
         // Detectron2's cross_entropy returns a zero connected to the graph for an empty batch.
-        var lossCls = gtClasses.numel() == 0 ? scores.sum() * 0 : nn.functional.cross_entropy(scores, gtClasses);
+        var lossCls = gtClasses.numel() == 0 ? scores.sum().mul(Zero) : nn.functional.cross_entropy(scores, gtClasses);
         var lossBox = BoxRegressionLoss(proposalBoxes, gtBoxes, deltas, gtClasses);
+        using Scalar clsWeight = ClsLossWeight, boxRegWeight = BoxRegLossWeight;
         return new()
         {
-            ["loss_cls"] = (lossCls * ClsLossWeight).MoveToOuterDisposeScope(),
-            ["loss_box_reg"] = (lossBox * BoxRegLossWeight).MoveToOuterDisposeScope(),
+            ["loss_cls"] = lossCls.mul(clsWeight).MoveToOuterDisposeScope(),
+            ["loss_box_reg"] = lossBox.mul(boxRegWeight).MoveToOuterDisposeScope(),
         };
     }
 
     private Tensor BoxRegressionLoss(Tensor proposalBoxes, Tensor gtBoxes, Tensor predDeltas, Tensor gtClasses)
     {
-        var foreground = nonzero(gtClasses.ge(0).logical_and(gtClasses.lt(NumClasses))).flatten();
+        using var numClasses = NumClasses.ToScalar();
+        var foreground = nonzero(gtClasses.ge(Zero).logical_and(gtClasses.lt(numClasses))).flatten();
         var fgDeltas = predDeltas.shape[1] == 4
             ? predDeltas[foreground]
             : predDeltas.view(-1, NumClasses, 4)[foreground, gtClasses[foreground]];
         var targets = Box2BoxTransform.GetDeltas(proposalBoxes[foreground], gtBoxes[foreground]);
         var loss = SmoothL1Loss.Sum(fgDeltas, targets, SmoothL1Beta);
         // Normalised by every sampled ROI (foreground and background), as Detectron2 does.
-        return loss / Math.Max(gtClasses.numel(), 1);
+        using var sampled = Math.Max(gtClasses.numel(), 1).ToScalar();
+        return loss.div(sampled);
     }
 
     private Dictionary<string, double> ClassificationStatistics(Tensor scores, Tensor gtClasses)
@@ -118,7 +123,8 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
             return [];
         using var scope = NewDisposeScope();
         var predicted = scores.argmax(1);
-        var foreground = gtClasses.ge(0).logical_and(gtClasses.lt(NumClasses));
+        using var numClasses = NumClasses.ToScalar();
+        var foreground = gtClasses.ge(Zero).logical_and(gtClasses.lt(numClasses));
         var numForeground = foreground.sum().item<long>();
         var fgGt = gtClasses[foreground];
         var fgPredicted = predicted[foreground];
@@ -129,7 +135,7 @@ public sealed class FastRCNNOutputLayers : nn.Module<Tensor, (Tensor Scores, Ten
         if (numForeground > 0)
         {
             statistics["fast_rcnn/fg_cls_accuracy"] = fgPredicted.eq(fgGt).sum().item<long>() / (double)numForeground;
-            statistics["fast_rcnn/false_negative"] = fgPredicted.eq(NumClasses).sum().item<long>() / (double)numForeground;
+            statistics["fast_rcnn/false_negative"] = fgPredicted.eq(numClasses).sum().item<long>() / (double)numForeground;
         }
         return statistics;
     }

@@ -1,5 +1,6 @@
 using D2.Detection.Structures;
 using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ROIHeads;
@@ -48,7 +49,7 @@ public static class MaskRCNNLoss
         if (gtMasks.Count == 0)
         {
             // Keeps the head in the graph, so that every parameter still receives a (zero) gradient.
-            var empty = (predMaskLogits.sum() * 0).MoveToOuterDisposeScope();
+            var empty = predMaskLogits.sum().mul(Zero).MoveToOuterDisposeScope();
             return (empty, new Dictionary<string, double>());
         }
 
@@ -73,7 +74,7 @@ public static class MaskRCNNLoss
     static Dictionary<string, double> Metrics(Tensor logits, Tensor targets)
     {
         using var scope = NewDisposeScope();
-        var incorrect = logits.gt(0.0).ne(targets);
+        var incorrect = logits.gt(ZeroFloat).ne(targets);
         double pixels = incorrect.numel();
         double positives = targets.sum().item<long>();
         var wrong = (double)incorrect.sum().item<long>();

@@ -1,5 +1,7 @@
 using D2.Detection.Config;
 using D2.Detection.Structures;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ROIHeads;
@@ -92,16 +94,17 @@ public abstract class ROIHeads : nn.Module
             using var iou = Boxes.PairwiseIou(gtBoxes, perImage.Get<Boxes>("proposal_boxes"));
             var (matchedIdxs, matchedLabels) = _proposalMatcher.Match(iou);
             var gtClassesAll = target.Get<Tensor>("gt_classes");
+            using var numClasses = NumClasses.ToScalar();
             Tensor classes;
             if (gtClassesAll.numel() > 0)
             {
                 classes = gtClassesAll[matchedIdxs].clone();
-                classes[matchedLabels == 0] = tensor(NumClasses, int64);
-                classes[matchedLabels == -1] = tensor(-1L, int64);
+                classes[matchedLabels.eq(Zero)] = tensor(NumClasses, int64);
+                classes[matchedLabels.eq(MinusOne)] = tensor(-1L, int64);
             }
             else
             {
-                classes = full_like(matchedIdxs, NumClasses, dtype: int64);
+                classes = full_like(matchedIdxs, numClasses, dtype: int64);
             }
             var (fg, bg) = Sampling.SubsampleLabels(classes, BatchSizePerImage, PositiveFraction, NumClasses);
             var sampledIdxs = cat([fg, bg], 0);
@@ -116,7 +119,7 @@ public abstract class ROIHeads : nn.Module
                     if (!sampled.Has(name))
                         sampled.Set(name, matchedTargets.Get(name));
             }
-            var numBackground = sampledClasses.eq(NumClasses).sum().item<long>();
+            var numBackground = sampledClasses.eq(numClasses).sum().item<long>();
             background += numBackground;
             foreground += sampledClasses.numel() - numBackground;
             result.Add(sampled);
@@ -131,7 +134,8 @@ public abstract class ROIHeads : nn.Module
         var gtBoxes = target.Get<Boxes>("gt_boxes");
         var gtProposals = new Instances(proposals.ImageSize);
         gtProposals.Set("proposal_boxes", gtBoxes.Clone());
-        gtProposals.Set("objectness_logits", full(gtBoxes.Length, GroundTruthLogit, dtype: float32, device: gtBoxes.Device));
+        using var logit = GroundTruthLogit.ToScalar();
+        gtProposals.Set("objectness_logits", full(gtBoxes.Length, logit, dtype: float32, device: gtBoxes.Device));
         return Instances.Cat([proposals, gtProposals]);
     }
 }

@@ -2,6 +2,8 @@ using TorchSharp.Utils;
 using D2.Detection.Config;
 using D2.Detection.Modeling.Backbone;
 using D2.Detection.Structures;
+using TorchSharp;
+using static D2.Detection.TorchScalars;
 using static TorchSharp.torch;
 
 namespace D2.Detection.Modeling.ROIHeads;
@@ -197,10 +199,11 @@ public sealed class StandardROIHeads : ROIHeads
     private Dictionary<string, Tensor> ForwardMaskTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Instances> proposals)
     {
         // Only foreground proposals (a class in [0, K)) train the mask head.
+        using var numClasses = NumClasses.ToScalar();
         var foreground = proposals.Select(p =>
         {
             var classes = p.Get<Tensor>("gt_classes");
-            return p.Index(nonzero(classes.ge(0).logical_and(classes.ne(NumClasses))).flatten());
+            return p.Index(nonzero(classes.ge(Zero).logical_and(classes.ne(numClasses))).flatten());
         }).ToList();
         var maskFeatures = _maskPooler!.forward(_maskInFeatures.Select(f => features[f]).ToList(), foreground.Select(p => p.Get<Boxes>("proposal_boxes").Tensor).ToList());
         var logits = _maskHead!.forward(maskFeatures);
