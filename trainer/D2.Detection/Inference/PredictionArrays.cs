@@ -90,7 +90,7 @@ internal sealed class PredictionArrays
         using var scope = NewDisposeScope();
         var mask = _masks[index];
         if (mask.dtype != ScalarType.Bool)
-            mask = mask.ne(0);
+            mask = mask.ne(TorchScalars.Zero);
         return mask.cpu().contiguous().MoveToOuterDisposeScope();
     }
 }
