@@ -11,10 +11,8 @@ if (args.Length > 1 || (args.Length == 1 && args[0] != "serve"))
     return 64;
 }
 
-// Before libtorch loads, allocates or logs anything: idle OpenMP workers stop spinning soon after a pass (OpenMPSpin), the
-// allocator keeps each pass's memory for the next (NativeAllocator), and libtorch's C++ warnings follow TORCH_CPP_LOG_LEVEL
-// (ERROR when unset) instead of one NNPACK line per conv (TorchLogging).
-var openMP = D2.Detection.OpenMPSpin.Configure();
+// Before libtorch allocates or logs anything: the allocator keeps each pass's memory for the next (NativeAllocator), and
+// libtorch's C++ warnings follow TORCH_CPP_LOG_LEVEL (ERROR when unset) instead of one NNPACK line per conv (TorchLogging).
 var allocator = D2.Detection.NativeAllocator.KeepFreedMemory();
 var torchLogLevel = D2.Detection.TorchLogging.Initialize() ?? "libtorch's default";
 ServingOptions options;
@@ -82,7 +80,7 @@ app.Lifetime.ApplicationStopped.Register(() =>
         predictor.Dispose();
 });
 
-app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}; {OpenMP}; {Allocator}; TORCH_CPP_LOG_LEVEL {LogLevel}",
-    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize, openMP, allocator, torchLogLevel);
+app.Logger.LogInformation("Serving {Model} ({Classes} classes) on {Host}:{Port}; libtorch intra-op threads {Threads} (OMP_NUM_THREADS), D2_MAX_BATCH_SIZE {Batch}; {Allocator}; TORCH_CPP_LOG_LEVEL {LogLevel}",
+    options.ModelDirectory, predictor.ClassNames.Count, options.Host, options.Port, TorchSharp.torch.get_num_threads(), options.MaxBatchSize, allocator, torchLogLevel);
 await app.RunAsync();
 return 0;

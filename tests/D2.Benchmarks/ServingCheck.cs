@@ -32,10 +32,9 @@ internal static class ServingCheck
 
     public static int Run()
     {
-        // Like with like: the bare side runs under the server's OpenMP and malloc settings (OpenMPSpin, NativeAllocator;
-        // before libtorch loads here), so a difference in the forward pass is neither spinning workers nor glibc giving
-        // memory back between passes.
-        Console.WriteLine($"benchmark process: {OpenMPSpin.Configure()}; {NativeAllocator.KeepFreedMemory()}");
+        // Like with like: the bare side runs under the server's malloc settings (NativeAllocator), so a difference in the
+        // forward pass is not glibc giving memory back between passes.
+        Console.WriteLine($"benchmark process: {NativeAllocator.KeepFreedMemory()}");
         var root = Directory.CreateTempSubdirectory("d2-servingcheck-").FullName;
         try
         {

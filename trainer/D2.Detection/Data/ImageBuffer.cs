@@ -48,7 +48,7 @@ public sealed class ImageBuffer
     /// (C, H, W) float32 on the CPU, 0..255: the predictor's input, equal to <c>ToTensor().to(float32)</c>. Converted in
     /// managed code into an array the tensor then shares (frombuffer), so the calling thread runs no libtorch kernel: in
     /// the model server, images are prepared on request threads while the model thread runs, and each thread that runs a
-    /// libtorch kernel gets an OpenMP team of its own whose spinning workers take cores from the model thread's.
+    /// libtorch kernel gets an OpenMP team of its own next to the model thread's.
     /// </summary>
     public Tensor ToFloatTensor()
     {
