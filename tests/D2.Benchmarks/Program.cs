@@ -4,7 +4,8 @@ using D2.Benchmarks;
 // `dotnet run -c Release --project tests/D2.Benchmarks -- --filter '*NMS*'`; with no filter every benchmark runs.
 // `... -- memory` runs the native-memory check of a training loop instead; `... -- trainloop` times the real training loop;
 // `... -- allreduce` times the gradient all-reduce of 2 CPU workers (Gloo).
-// `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on).
+// `... -- serving` compares D2.Serving with the bare Predictor (latency, throughput with batching off and on) and a bare
+// ASP.NET Core app (`serving-peer PORT BYTES GAP_MS`, its child process) for the HTTP floor.
 // `... -- batching [THREADS]` splits a batched forward pass of 8 images against 8 single ones by model stage (page faults too).
 // `... -- peer torchvision` runs torchvision's Mask R-CNN (Debian's python3-torch) and ours alternately: ratios, memory, stages.
 // `... -- coco-scale` loads an instances_train2017-sized json and times the data loader at COCO sizes
@@ -20,6 +21,8 @@ if (args is ["allreduce", ..])
     return AllReduceCheck.Run();
 if (args is ["serving", ..])
     return ServingCheck.Run();
+if (args is ["serving-peer", _, _, _])
+    return ServingTransportPeer.Run(args);
 if (args is ["batching", ..])
     return BatchingCheck.Run(args);
 if (args is ["peer", ..])

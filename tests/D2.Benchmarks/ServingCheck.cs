@@ -21,7 +21,9 @@ namespace D2.Benchmarks;
 /// request minus its own decode, forward pass and encode; served minus the bare side, paired per iteration, and minus the
 /// bare forward pass alone are printed too (they carry two different processes' CPU noise). Then requests per second
 /// at 8 concurrent clients with dynamic batching off (D2_MAX_BATCH_SIZE 1) and on (8, D2_MAX_BATCH_DELAY_MS 5), each
-/// twice, alternating. D2_BENCH_SERVING_REQUESTS shortens a run, D2_BENCH_SERVING_THROUGHPUT=0 skips the throughput part; D2_BENCH_SERVING_DLL benches another D2.Serving build.
+/// twice, alternating. The same latency loop against a transport peer (ServingTransportPeer: a bare ASP.NET Core app that
+/// answers as many bytes after a dedicated thread's sleep as long as the forward pass) gives this machine's HTTP floor.
+/// D2_BENCH_SERVING_REQUESTS shortens a run, D2_BENCH_SERVING_THROUGHPUT=0 skips the throughput part; D2_BENCH_SERVING_DLL benches another D2.Serving build.
 /// </summary>
 internal static class ServingCheck
 {
@@ -50,15 +52,19 @@ internal static class ServingCheck
             var image = File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(root, "images", "train"), "*.jpg").First());
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
+            (int AnswerBytes, double PredictMs, double Overhead) latency = default;
             using (var predictor = Predictor.FromModelDirectory(Path.Combine(root, "model"), "cpu"))
             using (var server = Start(root, 1, 5))
             {
                 server.WaitHealthy(http);
                 // On a thread of its own, as the server's model runs: libtorch's OpenMP state is per calling thread.
-                var bare = new Thread(() => Latency(http, server.Url, predictor, image)) { Name = "bare predictor" };
+                var bare = new Thread(() => latency = Latency(http, server.Url, predictor, image)) { Name = "bare predictor" };
                 bare.Start();
                 bare.Join();
             }
+            var peer = new Thread(() => PeerLatency(http, latency.AnswerBytes, latency.PredictMs, latency.Overhead)) { Name = "peer client" };
+            peer.Start();
+            peer.Join();
             // D2_BENCH_SERVING_THROUGHPUT=0: the latency part alone (a quick before/after of one change).
             if (Environment.GetEnvironmentVariable("D2_BENCH_SERVING_THROUGHPUT") == "0")
                 return 0;
@@ -83,8 +89,10 @@ internal static class ServingCheck
         }
     }
 
-    static void Latency(HttpClient http, Uri url, Predictor predictor, byte[] image)
+    /// <returns>the answer's size, the bare forward pass and the serving overhead (ms), p50</returns>
+    static (int AnswerBytes, double PredictMs, double Overhead) Latency(HttpClient http, Uri url, Predictor predictor, byte[] image)
     {
+        var answerBytes = 0;
         Dictionary<string, List<double>> bare = new() { ["decode"] = [], ["resize"] = [], ["predict"] = [], ["encode"] = [], ["total"] = [] };
         var served = ServerStages.Concat(["http", "total"]).ToDictionary(s => s, _ => new List<double>());
         List<double> overhead = [], overPredict = [], inRequest = [], ping = [];
@@ -122,6 +130,7 @@ internal static class ServingCheck
             ping.Add(pingMs);
             if (answer.AsSpan().SequenceEqual(json))
                 identical++;
+            answerBytes = answer.Length;
             bare["decode"].Add(decodeMs);
             bare["resize"].Add(resizeMs);
             bare["predict"].Add(predictMs);
@@ -150,6 +159,37 @@ internal static class ServingCheck
         Console.WriteLine($"served - bare (decode + resize + predict + encode), p50 of paired differences:              {Median(overhead),7:F2} ms  (two processes' passes: CPU noise included)");
         Console.WriteLine($"served - bare forward pass alone, p50 of paired differences:                               {Median(overPredict),7:F2} ms");
         Console.WriteLine($"GC: benchmark process {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, D2.Serving server (its runtimeconfig; DOTNET_gcServer {Environment.GetEnvironmentVariable("DOTNET_gcServer") ?? "unset"})");
+        return (answerBytes, Median(bare["predict"]), own);
+    }
+
+    /// <summary>The same client, pattern and answer size against the transport peer (<see cref="ServingTransportPeer"/>),
+    /// whose dedicated thread sleeps as long as the bare forward pass: what any HTTP server costs here.</summary>
+    static void PeerLatency(HttpClient http, int answerBytes, double gapMs, double servingOverhead)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { typeof(ServingCheck).Assembly.Location, "serving-peer", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            answerBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), gapMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) })
+            info.ArgumentList.Add(argument);
+        using var peer = new Server(Process.Start(info)!, new Uri($"http://127.0.0.1:{port}/"));
+        peer.Process.OutputDataReceived += (_, _) => { };
+        peer.Process.ErrorDataReceived += (_, _) => { };
+        peer.Process.BeginOutputReadLine();
+        peer.Process.BeginErrorReadLine();
+        peer.WaitHealthy(http);
+        List<double> overhead = [];
+        for (var i = 0; i < Requests + WarmUp; i++)
+        {
+            Thread.Sleep(20);
+            var clock = Stopwatch.StartNew();
+            var (_, timing) = Invoke(http, peer.Url, new byte[4096]).GetAwaiter().GetResult();
+            var servedMs = clock.Elapsed.TotalMilliseconds;
+            if (i >= WarmUp)
+                overhead.Add(servedMs - timing.GetValueOrDefault("model"));
+        }
+        var floor = Median(overhead);
+        Console.WriteLine($"transport peer (a bare ASP.NET Core app: same client, a 4 KB body, {answerBytes} bytes back after a dedicated thread's {gapMs:F1} ms sleep), " +
+            $"request minus the sleep, p50: {floor,7:F2} ms; D2.Serving's overhead above it {servingOverhead - floor:F2} ms; load average {LoadAverage()}");
     }
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
