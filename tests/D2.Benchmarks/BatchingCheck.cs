@@ -34,16 +34,7 @@ internal static class BatchingCheck
         var root = Directory.CreateTempSubdirectory("d2-batchingcheck-").FullName;
         try
         {
-            var cfg = ConfigLoader.Load("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
-            [
-                "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64", "MODEL.ROI_MASK_HEAD.CONV_DIM", "32",
-                "INPUT.MIN_SIZE_TEST", "120", "INPUT.MAX_SIZE_TEST", "160",
-            ]);
-            TorchSharp.torch.manual_seed(0);
-            using (var model = ModelBuilder.Build(cfg))
-                ModelArtifact.Write(Path.Combine(root, "model"), model, cfg, ["balloon"], trainingJobName: "batchingcheck");
-            SyntheticBalloons.Generate(Path.Combine(root, "images"), trainCount: 1, valCount: 0, seed: 1, width: 320, height: 240);
-            var bytes = File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(root, "images", "train"), "*.jpg").First());
+            var bytes = ServingBenchModel.Write(root, "batchingcheck");
             using var predictor = Predictor.FromModelDirectory(Path.Combine(root, "model"), "cpu", warmUp: false);
             int? threads = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var t) ? t : null;
             // A thread of its own, as the server's model thread: libtorch's OpenMP state is per calling thread.

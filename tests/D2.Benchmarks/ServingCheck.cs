@@ -40,16 +40,7 @@ internal static class ServingCheck
         var root = Directory.CreateTempSubdirectory("d2-servingcheck-").FullName;
         try
         {
-            var cfg = ConfigLoader.Load("Misc/cpu_mask_rcnn_R_18_FPN_GN_small.yaml",
-            [
-                "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64", "MODEL.ROI_MASK_HEAD.CONV_DIM", "32",
-                "INPUT.MIN_SIZE_TEST", "120", "INPUT.MAX_SIZE_TEST", "160",
-            ]);
-            TorchSharp.torch.manual_seed(0);
-            using (var model = ModelBuilder.Build(cfg))
-                ModelArtifact.Write(Path.Combine(root, "model"), model, cfg, ["balloon"], trainingJobName: "servingcheck");
-            SyntheticBalloons.Generate(Path.Combine(root, "images"), trainCount: 1, valCount: 0, seed: 1, width: 320, height: 240);
-            var image = File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(root, "images", "train"), "*.jpg").First());
+            var image = ServingBenchModel.Write(root, "servingcheck");
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
             (int AnswerBytes, double PredictMs, double Overhead) latency = default;
