@@ -124,7 +124,7 @@ public sealed partial class Rle
             for (var x = 0; x < boxWidth; x++)
             {
                 runs.Add(false, top);
-                runs.AddColumn(columns.AsSpan(x * boxHeight, boxHeight));
+                runs.AddPixels(columns.AsSpan(x * boxHeight, boxHeight));
                 runs.Add(false, height - 1 - bottom);
             }
             runs.Add(false, (long)(width - 1 - right) * height);
@@ -155,8 +155,8 @@ public sealed partial class Rle
             _counts[^1] += (uint)length;
         }
 
-        /// <summary>The runs of one stretch of pixels (nonzero = on), found with vectorised searches.</summary>
-        public void AddColumn(ReadOnlySpan<byte> pixels)
+        /// <summary>The runs of pixels in walking order (nonzero = on), found with vectorised searches.</summary>
+        public void AddPixels(ReadOnlySpan<byte> pixels)
         {
             while (!pixels.IsEmpty)
             {
@@ -171,29 +171,13 @@ public sealed partial class Rle
         public uint[] ToArray() => [.. _counts];
     }
 
-    /// <summary>Encodes a mask given COLUMN-MAJOR (w*h, the order COCO walks it: a transposed, contiguous torch mask);
-    /// nonzero means on. Runs are found with vectorised searches, so long runs cost little.</summary>
+    /// <summary>Encodes a mask given COLUMN-MAJOR (w*h, the order COCO walks it, as pycocotools' Fortran-order arrays);
+    /// nonzero means on.</summary>
     public static Rle EncodeColumnMajor(ReadOnlySpan<byte> mask, int height, int width)
     {
         CheckSize(height, width, mask.Length, nameof(mask));
-        var runs = new List<uint>();
-        var position = 0;
-        while (position < mask.Length)
-        {
-            // A 0-run (possibly empty, as pycocotools opens with one), then a 1-run.
-            var ones = mask[position..].IndexOfAnyExcept((byte)0);
-            var zeros = ones < 0 ? mask.Length - position : ones;
-            runs.Add((uint)zeros);
-            position += zeros;
-            if (position == mask.Length)
-                break;
-            var end = mask[position..].IndexOf((byte)0);
-            var length = end < 0 ? mask.Length - position : end;
-            runs.Add((uint)length);
-            position += length;
-        }
-        if (runs.Count == 0)
-            runs.Add(0);
+        var runs = new RunBuilder();
+        runs.AddPixels(mask);
         return new Rle(height, width, runs.ToArray(), validate: false);
     }
 
