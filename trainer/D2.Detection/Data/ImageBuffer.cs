@@ -53,6 +53,8 @@ public sealed class ImageBuffer
     public Tensor ToFloatTensor()
     {
         var plane = (long)Height * Width;
+        if (plane == 0)
+            return zeros([Channels, Height, Width], ScalarType.Float32);
         var values = new float[plane * Channels];
         var pixels = Pixels;
         if (Channels == 3)
@@ -71,8 +73,6 @@ public sealed class ImageBuffer
                 for (long i = 0; i < plane; i++)
                     values[c * plane + i] = pixels[i * Channels + c];
         }
-        if (values.Length == 0)
-            return zeros([Channels, Height, Width], ScalarType.Float32);
         using var flat = frombuffer(values, ScalarType.Float32);
         return flat.view(Channels, Height, Width);
     }
@@ -85,8 +85,7 @@ public sealed class ImageBuffer
             throw new ArgumentException(
                 $"An image tensor must be (C, H, W) uint8; got shape [{string.Join(", ", chw.shape)}] {chw.dtype}.", nameof(chw));
         using var scope = NewDisposeScope();
-        var hwc = chw.permute(1, 2, 0).cpu().contiguous();
-        var pixels = TensorMemory.ToArray<byte>(hwc);
+        var pixels = TensorMemory.ToArray<byte>(chw.permute(1, 2, 0));
         return new ImageBuffer(pixels, (int)chw.shape[1], (int)chw.shape[2], (int)chw.shape[0]);
     }
 }
