@@ -20,6 +20,9 @@ internal sealed record ModelResult(Instances Instances, int BatchSize, double Qu
 /// pay for new teams, and a blocking pass would hold a pool thread Kestrel needs. Images are grouped by the shape the
 /// model pads them to, so a batch never changes an image's padding. Work whose request has given up (deadline, client
 /// gone) is dropped before its pass, and a pass stops between model stages once every request in it has given up.
+/// When nothing waits for the model, the pass's last request resumes on this thread (encodes and writes its answer)
+/// instead of waking a thread-pool thread that slept through the pass (~0.3 ms less per request on a 2-core machine);
+/// with work waiting, every request resumes on the pool and the next pass starts at once.
 /// </summary>
 internal sealed class ModelBatcher : IDisposable
 {
@@ -68,8 +71,8 @@ internal sealed class ModelBatcher : IDisposable
     /// (the caller disposes the Instances, also when it stopped waiting), or cancelled.</summary>
     public Task<ModelResult> PredictAsync(PreprocessedImage input, CancellationToken cancellationToken)
     {
-        var item = new WorkItem(input, cancellationToken, new TaskCompletionSource<ModelResult>(TaskCreationOptions.RunContinuationsAsynchronously),
-            Stopwatch.GetTimestamp());
+        // Continuations run where the task is completed: Finish chooses between the model thread and the pool.
+        var item = new WorkItem(input, cancellationToken, new TaskCompletionSource<ModelResult>(), Stopwatch.GetTimestamp());
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
@@ -151,11 +154,17 @@ internal sealed class ModelBatcher : IDisposable
             var modelSeconds = Stopwatch.GetElapsedTime(start, end).TotalSeconds;
             ServingMetrics.ModelSeconds.Observe(modelSeconds);
             ServingMetrics.BatchSize.Observe(group.Count);
+            bool idle;
+            lock (_gate)
+                idle = _queue.Count == 0;
             for (var i = 0; i < group.Count; i++)
             {
                 var result = new ModelResult(outputs[i], group.Count, Stopwatch.GetElapsedTime(group[i].Queued, start).TotalSeconds, modelSeconds, end);
-                if (!group[i].Result.TrySetResult(result))
-                    outputs[i].Dispose();
+                Finish(group[i], inline: idle && i == group.Count - 1, tcs =>
+                {
+                    if (!tcs.TrySetResult(result))
+                        result.Instances.Dispose();
+                });
             }
         }
         catch (OperationCanceledException e)
@@ -169,12 +178,12 @@ internal sealed class ModelBatcher : IDisposable
             {
                 ServingMetrics.Dropped.Inc(group.Count); // between the last check and the pass
             }
-            group.ForEach(i => i.Result.TrySetCanceled(i.Cancellation));
+            group.ForEach(i => Finish(i, inline: false, tcs => tcs.TrySetCanceled(i.Cancellation)));
         }
         catch (Exception e)
         {
             _log.LogError(e, "The forward pass of {Count} images failed", group.Count);
-            group.ForEach(i => i.Result.TrySetException(e));
+            group.ForEach(i => Finish(i, inline: false, tcs => tcs.TrySetException(e)));
         }
         finally
         {
@@ -188,7 +197,18 @@ internal sealed class ModelBatcher : IDisposable
     {
         ServingMetrics.Dropped.Inc();
         item.Input.Dispose();
-        item.Result.TrySetCanceled(item.Cancellation);
+        // On the pool: Drop runs under the queue's lock, which no request's continuation may run under.
+        Finish(item, inline: false, tcs => tcs.TrySetCanceled(item.Cancellation));
+    }
+
+    /// <summary>Completes <paramref name="item"/>'s task: the request's continuation then runs on this thread when
+    /// <paramref name="inline"/> (it encodes and writes its answer here), else on the thread pool.</summary>
+    static void Finish(WorkItem item, bool inline, Action<TaskCompletionSource<ModelResult>> complete)
+    {
+        if (inline)
+            complete(item.Result);
+        else
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Complete(state.Result), (Complete: complete, item.Result), preferLocal: false);
     }
 
     /// <summary>Stops taking work, lets the thread finish what is queued, and waits up to <paramref name="timeout"/> for it.</summary>

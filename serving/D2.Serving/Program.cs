@@ -25,6 +25,8 @@ try
     // The warm-up runs on the model thread (ModelBatcher), whose libtorch state is what later passes use.
     predictor = Predictor.FromModelDirectory(options.ModelDirectory, options.Device, warmUp: false,
         cpuFallbackNote: note => Console.Error.WriteLine($"D2.Serving: {note}"));
+    // With batching on, an image's answer must not depend on the batch it lands in (bit for bit on the CPU).
+    predictor.BatchInvariant = options.MaxBatchSize > 1;
 }
 catch (Exception e) when (e is ModelArtifactException or ConfigException or ArgumentException or InvalidOperationException)
 {

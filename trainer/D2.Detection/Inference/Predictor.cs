@@ -40,6 +40,12 @@ public sealed class Predictor : IDisposable
             WarmUp();
     }
 
+    /// <summary>On the CPU, an image gets the same numbers bit for bit alone (<see cref="Predict(PreprocessedImage, InferenceTrace)"/>) as in any
+    /// batch (<see cref="PredictBatch"/>): set by a server that batches (<see cref="Layers.BatchInvariantConvolution"/>; it
+    /// costs twice the time of the few convolutions whose single-image input has at most 20,480 values). Off by default,
+    /// where a single image is convolved as Detectron2 convolves it.</summary>
+    public bool BatchInvariant { get; set; }
+
     /// <summary>Loads the artifact in <paramref name="modelDirectory"/> (see <see cref="ModelArtifact"/>): this project's, or
     /// a folder Detectron2 wrote (its config.yaml dump and model_final.pth, or a model-zoo .pkl).</summary>
     /// <param name="device">overrides MODEL.DEVICE ("cpu", "cuda", "cuda:1"); null keeps the artifact's</param>
@@ -178,6 +184,7 @@ public sealed class Predictor : IDisposable
         lock (_modelLock)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            using var invariant = BatchInvariant ? Layers.BatchInvariantConvolution.Activate() : default;
             outputs = Model.Inference(inputs.Select(i => new ModelInput(i.Image, Height: i.OriginalHeight, Width: i.OriginalWidth)).ToList(), trace: trace,
                 cancellationToken: cancellationToken, stageCompleted: stageCompleted);
         }

@@ -68,7 +68,7 @@ public sealed class Conv2d : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var y = StridedPointwiseNeedsWorkaround(x)
             ? nn.functional.conv2d(x[.., .., TensorIndex.Slice(step: _stride[0]), TensorIndex.Slice(step: _stride[1])], weight, bias, [1, 1], _padding, _dilation, _groups)
-            : nn.functional.conv2d(x, weight, bias, _stride, _padding, _dilation, _groups);
+            : BatchInvariantConvolution.Apply(x, weight, _stride, _dilation, _groups, input => nn.functional.conv2d(input, weight, bias, _stride, _padding, _dilation, _groups));
         if (_norm is not null)
             y = _norm.forward(y);
         if (_activation is not null)
