@@ -21,7 +21,7 @@ internal sealed record ModelResult(Instances Instances, int BatchSize, double Qu
 /// model pads them to, so a batch never changes an image's padding. Work whose request has given up (deadline, client
 /// gone) is dropped before its pass, and a pass stops between model stages once every request in it has given up.
 /// When nothing waits for the model, the pass's last request resumes on this thread (encodes and writes its answer)
-/// instead of waking a thread-pool thread that slept through the pass (~0.3 ms less per request on a 2-core machine);
+/// instead of waking a thread-pool thread that slept through the pass (the resume hop 0.1 -> 0.02 ms on a 2-core machine);
 /// with work waiting, every request resumes on the pool and the next pass starts at once.
 /// </summary>
 internal sealed class ModelBatcher : IDisposable
